@@ -1,0 +1,25 @@
+# The README's test command is `make test`; CI (.ci/run) calls it too.
+GO ?= go
+
+.PHONY: test unit lint fuzz bench
+
+# Every test: formatting and vet, the unit and integration tests with the
+# race detector, and a short run of every fuzz target.
+test: lint unit fuzz
+
+lint:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+# Each fuzz target runs briefly (FUZZTIME, default 5s); the seed corpora
+# also run as ordinary tests in `unit`.
+FUZZTIME ?= 5s
+fuzz:
+	@./.ci/fuzz $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...

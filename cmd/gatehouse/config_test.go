@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func flags(t *testing.T, args ...string) *pflag.FlagSet {
+	t.Helper()
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	RegisterConfigFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	cfg, _, problems := LoadConfig("", nil, nil)
+	if len(problems) > 0 {
+		t.Fatalf("defaults have problems: %v", problems)
+	}
+	if cfg.Issuer != "http://localhost:8080" || cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./gatehouse-data" {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+	if cfg.Tokens.AccessTokenTTL != 10*time.Minute || len(cfg.TrustedProxies) != 0 {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+}
+
+// TestEveryProblemIsReported feeds many bad values at once from all three
+// sources and expects each one named by its key.
+func TestEveryProblemIsReported(t *testing.T) {
+	file := writeFile(t, "bad.yaml", `
+issuer: http://auth.example.com
+listen: no-port
+tls:
+  cert_file: /etc/cert.pem
+  kee_file: /etc/key.pem
+trusted_proxies: [10.0.0.0/8, not-a-cidr]
+log:
+  level: chatty
+  format: xml
+login:
+  max_failures_per_account: 0
+tokens:
+  access_token_ttl: 48h
+surprise: true
+`)
+	env := []string{"GATEHOUSE_LOGIN_SESSION_TTL=soon", "GATEHOUSE_TYPO_KEY=1", "HOME=/root"}
+	_, _, problems := LoadConfig(file, env, flags(t, "--server-body-limit", "12"))
+	want := map[string]string{
+		"issuer":                         "http is accepted only for loopback hosts",
+		"listen":                         "not host:port",
+		"tls.kee_file":                   "unknown key",
+		"tls":                            "must be set together",
+		"trusted_proxies[1]":             "not a CIDR",
+		"log.level":                      "not one of",
+		"log.format":                     "not one of",
+		"login.max_failures_per_account": "at least 1",
+		"tokens.access_token_ttl":        "longer than 24h",
+		"surprise":                       "unknown key",
+		"login.session_ttl":              "not a duration",
+		"GATEHOUSE_TYPO_KEY":             "unknown variable",
+		"server.body_limit":              "at least 1024",
+	}
+	got := map[string]string{}
+	for _, p := range problems {
+		got[p.Key] = p.String()
+	}
+	for key, msg := range want {
+		if !strings.Contains(got[key], msg) {
+			t.Errorf("problem for %s = %q, want it to mention %q", key, got[key], msg)
+		}
+	}
+	if len(problems) != len(want) {
+		t.Errorf("%d problems, want %d: %v", len(problems), len(want), problems)
+	}
+	// Problems name their source so the operator knows what to edit.
+	if !strings.Contains(got["listen"], "bad.yaml:3") || !strings.Contains(got["login.session_ttl"], "GATEHOUSE_LOGIN_SESSION_TTL") ||
+		!strings.Contains(got["server.body_limit"], "--server-body-limit") {
+		t.Errorf("sources missing: %v", got)
+	}
+}
+
+func TestHostileConfigFiles(t *testing.T) {
+	tests := []struct{ name, yaml, wantKey string }{
+		{"not a mapping", "- a\n- b\n", "config"},
+		{"list where a value belongs", "issuer: [a, b]\n", "issuer"},
+		{"mapping where a list belongs", "trusted_proxies: {a: b}\n", "trusted_proxies"},
+		{"duplicate key", "listen: 127.0.0.1:1\nlisten: 127.0.0.1:2\n", "listen"},
+		{"invalid yaml", "issuer: [unclosed\n", "config"},
+		{"bool for a duration", "tokens: {access_token_ttl: true}\n", "tokens.access_token_ttl"},
+		{"alias bomb", "a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n", "a"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, problems := LoadConfig(writeFile(t, "c.yaml", tt.yaml), nil, nil)
+			found := false
+			for _, p := range problems {
+				found = found || p.Key == tt.wantKey
+			}
+			if !found {
+				t.Fatalf("problems = %v, want one for %s", problems, tt.wantKey)
+			}
+		})
+	}
+	if _, _, problems := LoadConfig(filepath.Join(t.TempDir(), "missing.yaml"), nil, nil); len(problems) != 1 || problems[0].Key != "config" {
+		t.Fatalf("missing file: %v", problems)
+	}
+	if cfg, _, problems := LoadConfig(writeFile(t, "empty.yaml", ""), nil, nil); len(problems) != 0 || cfg.Listen != "127.0.0.1:8080" {
+		t.Fatalf("empty file: %v", problems)
+	}
+}
+
+func TestFlagsBeatEnvironmentBeatFile(t *testing.T) {
+	file := writeFile(t, "c.yaml", "listen: 127.0.0.1:1001\ndata_dir: /from/file\nissuer: https://file.example\n")
+	env := []string{"GATEHOUSE_LISTEN=127.0.0.1:1002", "GATEHOUSE_DATA_DIR=/from/env"}
+	cfg, sources, problems := LoadConfig(file, env, flags(t, "--listen", "127.0.0.1:1003"))
+	if len(problems) > 0 {
+		t.Fatal(problems)
+	}
+	if cfg.Listen != "127.0.0.1:1003" || cfg.DataDir != "/from/env" || cfg.Issuer != "https://file.example" {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	if sources["listen"] != "flag --listen" || sources["data_dir"] != "env GATEHOUSE_DATA_DIR" || !strings.HasSuffix(sources["issuer"], "c.yaml:3") {
+		t.Fatalf("sources = %v", sources)
+	}
+}
+
+func TestListSettingsFromEnvAndFlags(t *testing.T) {
+	cfg, _, problems := LoadConfig("", []string{"GATEHOUSE_TRUSTED_PROXIES=10.0.0.0/8, 192.168.0.0/16"}, nil)
+	if len(problems) > 0 || len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1] != "192.168.0.0/16" {
+		t.Fatalf("env list = %v, %v", cfg.TrustedProxies, problems)
+	}
+	cfg, _, problems = LoadConfig("", nil, flags(t, "--trusted-proxies", "10.0.0.0/8", "--trusted-proxies", "::1/128"))
+	if len(problems) > 0 || len(cfg.TrustedProxies) != 2 || cfg.TrustedProxies[1] != "::1/128" {
+		t.Fatalf("repeated flag list = %v, %v", cfg.TrustedProxies, problems)
+	}
+}
+
+func TestIssuerRules(t *testing.T) {
+	tests := []struct {
+		issuer string
+		ok     bool
+	}{
+		{"https://auth.example.com", true},
+		{"https://auth.example.com/tenant", true},
+		{"http://localhost:8080", true},
+		{"http://127.0.0.1:9000", true},
+		{"http://[::1]:9000", true},
+		{"http://auth.example.com", false},
+		{"http://10.0.0.1", false},
+		{"https://auth.example.com/", false},
+		{"https://auth.example.com?x=1", false},
+		{"https://auth.example.com#frag", false},
+		{"https://user@auth.example.com", false},
+		{"ftp://auth.example.com", false},
+		{"auth.example.com", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if msg := checkIssuer(tt.issuer); (msg == "") != tt.ok {
+			t.Errorf("checkIssuer(%q) = %q, want ok=%v", tt.issuer, msg, tt.ok)
+		}
+	}
+}
+
+func TestReferenceListsEverySetting(t *testing.T) {
+	var buf bytes.Buffer
+	WriteReference(&buf)
+	doc, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range settings() {
+		if !strings.Contains(buf.String(), "`"+s.Key+"`") {
+			t.Errorf("reference lacks %s", s.Key)
+		}
+		if s.Help == "" {
+			t.Errorf("setting %s has no help text", s.Key)
+		}
+	}
+	if !bytes.Contains(doc, buf.Bytes()) {
+		t.Error("docs/configuration.md is out of date: regenerate its table with `go run ./cmd/gatehouse config reference`")
+	}
+}

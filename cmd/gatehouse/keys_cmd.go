@@ -1,0 +1,68 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/server"
+)
+
+func newKeysCommand(env *cliEnv) *cobra.Command {
+	cmd := &cobra.Command{Use: "keys", Short: "Manage the token signing keys"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "rotate",
+		Short: "Make a new signing key active; old keys stay published until their tokens expire",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := env.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			key, err := server.RotateKey(cmd.Context(), st, time.Now(), cfg.Tokens.AccessTokenTTL, rand.Reader)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "new signing key %s is active\n", key.ID)
+			return nil
+		},
+	}, &cobra.Command{
+		Use:   "list",
+		Short: "List the signing keys and how long each stays published",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := env.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			st, err := openStore(cfg)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			keys, err := st.SigningKeys(cmd.Context())
+			if err != nil {
+				return err
+			}
+			w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "KID\tALG\tSTATE\tCREATED\tPUBLISHED UNTIL")
+			for _, k := range keys {
+				state, until := "active", "-"
+				if !k.Active() {
+					state, until = "retired", k.PublishUntil.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, state, k.CreatedAt.UTC().Format(time.RFC3339), until)
+			}
+			return w.Flush()
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/server"
+)
+
+func newServeCommand(env *cliEnv) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authorization server",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, _, err := env.loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
+			defer stop()
+			return serve(ctx, env, cfg)
+		},
+	}
+}
+
+// serve runs the server until ctx ends, then shuts down gracefully and
+// closes the store (releasing the data directory's lock).
+func serve(ctx context.Context, env *cliEnv, cfg Config) error {
+	log := newLogger(env.stderr, cfg.Log)
+	var tlsConfig *tls.Config
+	if cfg.TLS.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)
+		if err != nil {
+			return usageError("tls: %v", err)
+		}
+		tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if strings.HasPrefix(cfg.Issuer, "http://") {
+		log.Warn("the issuer is plain http: fine on loopback for development, never in production", "issuer", cfg.Issuer)
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := st.Close(); err != nil {
+			log.Error("close store", "err", err)
+		}
+	}()
+	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	if env.onListen != nil {
+		env.onListen(ln.Addr())
+	}
+	log.Info("gatehouse starting", "version", version, "data_dir", cfg.DataDir, "signing_key", srv.Keys().ActiveKeyID())
+	start := time.Now()
+	if err := srv.Serve(ctx, ln, tlsConfig, cfg.Server.ShutdownTimeout); err != nil {
+		return err
+	}
+	log.Info("gatehouse stopped", "uptime", time.Since(start).Round(time.Second))
+	return nil
+}

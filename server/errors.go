@@ -1,0 +1,148 @@
+package server
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+// pageError is an error shown to a person as an HTML page, for browser
+// endpoints that must not redirect (an unknown client or redirect URI at
+// /authorize, OAuth 2.1 §4.1.2.1) or that serve forms.
+type pageError struct {
+	Status int
+	Title  string
+	Detail string
+	// OAuth, when set, is the OAuth error code the page stands for; it is
+	// shown so a developer can match it to the specification.
+	OAuth string
+	cause error
+}
+
+func (e *pageError) Error() string {
+	msg := e.Title + ": " + e.Detail
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+func (e *pageError) Unwrap() error { return e.cause }
+
+// pageErrorFrom turns an OAuth error into a page with the same meaning.
+func pageErrorFrom(err *oauth.Error, title string) *pageError {
+	status := err.Status
+	switch status {
+	case 0, http.StatusUnauthorized: // 401 belongs to HTTP authentication, not to a page
+		status = http.StatusBadRequest
+	}
+	return &pageError{Status: status, Title: title, Detail: err.Description, OAuth: err.Code, cause: err.Cause()}
+}
+
+// pageTitle is the heading of an error page standing for an OAuth error.
+func pageTitle(e *oauth.Error) string {
+	switch e.Code {
+	case oauth.ErrCodeServerError:
+		return "Something went wrong"
+	case oauth.ErrCodeTemporarilyUnavailable:
+		return "Please wait"
+	case oauth.ErrCodeNotFound:
+		return "Page not found"
+	}
+	return "Invalid request"
+}
+
+// handleError is echo's HTTPErrorHandler: the only place an error becomes
+// a response. OAuth errors become {"error","error_description"} JSON
+// (RFC 6749 §5.2); page errors become HTML; anything else is a server_error
+// whose cause goes to the log, never to the client.
+func (s *Server) handleError(err error, c echo.Context) {
+	log := requestLogger(c, s.log)
+	if c.Response().Committed {
+		log.Warn("error after response was sent", "err", err)
+		return
+	}
+	var pe *pageError
+	if errors.As(err, &pe) {
+		s.logError(log, pe.Status, err)
+		s.renderErrorPage(c, pe)
+		return
+	}
+	oe := toOAuthError(err)
+	s.logError(log, oe.Status, err)
+	if html, _ := c.Get(ctxHTML).(bool); html {
+		s.renderErrorPage(c, pageErrorFrom(oe, pageTitle(oe)))
+		return
+	}
+	writeOAuthError(c, oe)
+}
+
+// toOAuthError maps any error to the OAuth error the client will see.
+func toOAuthError(err error) *oauth.Error {
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		if oe.Status == 0 {
+			c := *oe
+			c.Status = http.StatusBadRequest
+			return &c
+		}
+		return oe
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		switch he.Code {
+		case http.StatusNotFound:
+			return oauth.New(oauth.ErrCodeNotFound, he.Code, "no such endpoint")
+		case http.StatusMethodNotAllowed:
+			return oauth.New(oauth.ErrCodeMethodNotAllowed, he.Code, "method not allowed on this endpoint")
+		case http.StatusRequestEntityTooLarge:
+			return oauth.New(oauth.ErrCodeInvalidRequest, he.Code, "request body too large")
+		case http.StatusUnsupportedMediaType:
+			return oauth.New(oauth.ErrCodeInvalidRequest, he.Code, "unsupported content type")
+		case http.StatusTooManyRequests:
+			return oauth.TooManyRequests(1, "too many requests")
+		}
+		if he.Code >= 400 && he.Code < 500 {
+			return oauth.New(oauth.ErrCodeInvalidRequest, he.Code, "%s", http.StatusText(he.Code))
+		}
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return oauth.New(oauth.ErrCodeInvalidRequest, http.StatusRequestEntityTooLarge, "request body too large")
+	}
+	return oauth.ServerError(err)
+}
+
+func (s *Server) logError(log *slog.Logger, status int, err error) {
+	switch {
+	case status >= 500:
+		log.Error("request failed", "status", status, "err", err)
+	default:
+		log.Debug("request refused", "status", status, "err", err)
+	}
+}
+
+// writeOAuthError writes the RFC 6749 §5.2 JSON body. Error responses are
+// never cached (RFC 6749 §5.1 applies the same rule to token responses).
+func writeOAuthError(c echo.Context, e *oauth.Error) {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	body := map[string]string{"error": e.Code}
+	if e.Description != "" {
+		body["error_description"] = e.Description
+	}
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(e.Status)
+		return
+	}
+	_ = c.JSON(e.Status, body)
+}

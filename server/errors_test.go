@@ -1,0 +1,191 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+)
+
+// leaks are strings that would reveal internals (dex's
+// server_errors_test.go checks the same).
+var leaks = []string{".go:", "panic", "goroutine", "runtime.", "bbolt", "bolt", "store:", "database", "EOF", "/home/", "/root/", "/tmp/"}
+
+func assertNoLeak(t *testing.T, body string) {
+	t.Helper()
+	for _, l := range leaks {
+		if strings.Contains(body, l) {
+			t.Fatalf("response body leaks %q:\n%s", l, body)
+		}
+	}
+}
+
+func TestErrorsAreOAuthJSONWithoutInternals(t *testing.T) {
+	env := newTestEnv(t)
+	tests := []struct {
+		name      string
+		method    string
+		path      string
+		ctype     string
+		body      string
+		wantCode  int
+		wantError string
+	}{
+		{"unknown path", "GET", "/nope", "", "", 404, "not_found"},
+		{"wrong method", "DELETE", "/jwks.json", "", "", 405, "method_not_allowed"},
+		{"body over the limit", "POST", "/login", "application/x-www-form-urlencoded", strings.Repeat("a=b&", 20000), 413, "invalid_request"},
+		{"path traversal in static", "GET", "/static/..%2f..%2fetc%2fpasswd", "", "", 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, env.http.URL+tt.path, strings.NewReader(tt.body))
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			resp, body := env.do(req)
+			if resp.StatusCode != tt.wantCode {
+				t.Fatalf("status = %d, want %d: %s", resp.StatusCode, tt.wantCode, body)
+			}
+			assertNoLeak(t, body)
+			if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				var e map[string]string
+				if err := json.Unmarshal([]byte(body), &e); err != nil || e["error"] != tt.wantError {
+					t.Fatalf("body = %s, want error %q", body, tt.wantError)
+				}
+				if resp.Header.Get("Cache-Control") != "no-store" {
+					t.Error("error response is cacheable")
+				}
+			} else if !strings.Contains(body, "<h1>") {
+				t.Fatalf("neither OAuth JSON nor an error page: %s", body)
+			}
+		})
+	}
+}
+
+func TestStorageFailureIsServerErrorWithoutDetail(t *testing.T) {
+	env := newTestEnv(t)
+	env.addUser("alice", "correct horse")
+	_, page := env.get(loginPath)
+	env.store.Close() // every store call now fails with "database not open"
+
+	resp, body := env.postForm(loginPath, map[string][]string{
+		"csrf_token": {csrfFrom(t, page)}, "username": {"alice"}, "password": {"correct horse"},
+	})
+	if resp.StatusCode != http.StatusInternalServerError {
+		t.Fatalf("status = %d, want 500", resp.StatusCode)
+	}
+	assertNoLeak(t, body)
+	if !strings.Contains(body, "Something went wrong") || !strings.Contains(body, resp.Header.Get("X-Request-Id")) {
+		t.Fatalf("error page should say something went wrong and show the request ID:\n%s", body)
+	}
+	resp, body = env.get("/readyz")
+	if resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz with a closed store = %d, want 503", resp.StatusCode)
+	}
+	assertNoLeak(t, body)
+}
+
+func TestPanicBecomesServerError(t *testing.T) {
+	env := newTestEnv(t)
+	env.srv.echo.GET("/test-panic", func(echo.Context) error { panic("secret internal state") })
+	resp, body := env.get("/test-panic")
+	if resp.StatusCode != http.StatusInternalServerError || strings.Contains(body, "secret internal state") {
+		t.Fatalf("panic answered %d: %s", resp.StatusCode, body)
+	}
+	assertNoLeak(t, body)
+	var e map[string]string
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e["error"] != "server_error" {
+		t.Fatalf("body = %s", body)
+	}
+}
+
+func TestHealthAndReadiness(t *testing.T) {
+	env := newTestEnv(t)
+	if resp, _ := env.get("/healthz"); resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz = %d", resp.StatusCode)
+	}
+	if resp, body := env.get("/readyz"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "ready") {
+		t.Fatalf("readyz = %d %s", resp.StatusCode, body)
+	}
+	if resp, _ := env.get("/readyz"); resp.Header.Get("X-Request-Id") == "" {
+		t.Fatal("no X-Request-Id header")
+	}
+	env.srv.draining.Store(true)
+	if resp, _ := env.get("/readyz"); resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("readyz while draining = %d, want 503", resp.StatusCode)
+	}
+}
+
+// TestGracefulShutdown starts a request, begins the shutdown while the
+// request body is still arriving, and checks the request completes, new
+// connections are refused, and Serve returns cleanly.
+func TestGracefulShutdown(t *testing.T) {
+	env := newTestEnv(t)
+	env.addUser("alice", "correct horse")
+	_, page := env.get(loginPath)
+	token := csrfFrom(t, page)
+	var cookies []string
+	for _, c := range env.client.Jar.Cookies(mustURL(env.http.URL)) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- env.srv.Serve(ctx, ln, nil, 5*time.Second) }()
+
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	body := "csrf_token=" + token + "&username=alice&password=correct+horse"
+	head := "POST /login HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nContent-Type: application/x-www-form-urlencoded\r\n" +
+		"Cookie: " + strings.Join(cookies, "; ") + "\r\nContent-Length: " + itoa(len(body)) + "\r\nConnection: close\r\n\r\n"
+	half := len(body) / 2
+	if _, err := conn.Write([]byte(head + body[:half])); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // let the server start reading the request
+	cancel()
+	// Wait until the listener is closed: new connections are refused.
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", ln.Addr().String(), 100*time.Millisecond)
+		if err != nil {
+			break
+		}
+		c.Close()
+		if time.Now().After(deadline) {
+			t.Fatal("listener still accepting after shutdown began")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := conn.Write([]byte(body[half:])); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufioReader(conn), nil)
+	if err != nil {
+		t.Fatalf("in-flight request was cut off: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("in-flight login = %d, want 303", resp.StatusCode)
+	}
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after the in-flight request finished")
+	}
+}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+const (
+	loginPath  = "/login"
+	logoutPath = "/logout"
+)
+
+// loginForm is the data of the sign-in page.
+type loginForm struct {
+	Action   string
+	CSRF     string
+	ReturnTo string
+	Username string
+	Error    string
+	Context  string
+}
+
+// handleLoginForm shows the sign-in form, or, for a signed-in browser,
+// continues to return_to (or says who is signed in).
+func (s *Server) handleLoginForm(c echo.Context) error {
+	q := c.QueryParams()
+	if err := noRepeats(q); err != nil {
+		return pageErrorFrom(err.(*oauth.Error), "Invalid request")
+	}
+	returnTo := s.safeReturnTo(q.Get("return_to"))
+	u, _, err := s.currentUser(c)
+	switch {
+	case err == nil && q.Get("prompt") != oauth.PromptLogin:
+		if returnTo != "" {
+			return c.Redirect(http.StatusSeeOther, returnTo)
+		}
+		return s.renderSignedIn(c, u)
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		return err
+	}
+	return s.renderLogin(c, http.StatusOK, loginForm{ReturnTo: returnTo})
+}
+
+// handleLoginSubmit checks the CSRF token, the throttles and the password,
+// in that order, and starts a session.
+func (s *Server) handleLoginSubmit(c echo.Context) error {
+	form, err := postForm(c)
+	if err != nil {
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			return pageErrorFrom(oe, "Invalid sign-in request")
+		}
+		return err
+	}
+	data := loginForm{ReturnTo: s.safeReturnTo(form.Get("return_to")), Username: form.Get("username")}
+	if len(data.Username) > MaxUsernameLen {
+		data.Username = data.Username[:MaxUsernameLen]
+	}
+	if !s.csrfValid(c) {
+		data.Error = "The sign-in form expired. Please try again."
+		return s.renderLogin(c, http.StatusForbidden, data)
+	}
+	log := requestLogger(c, s.log)
+	account, ip := strings.ToLower(data.Username), c.RealIP()
+	if wait := s.limiter.wait(account, ip, s.now()); wait > 0 {
+		log.Warn("login throttled", "username", account, "ip", ip, "retry_after", wait)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
+		data.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", humanWait(wait))
+		return s.renderLogin(c, http.StatusTooManyRequests, data)
+	}
+	accounts := &Accounts{Store: s.store, Hasher: s.passwords, Now: s.now}
+	u, err := accounts.Authenticate(c.Request().Context(), data.Username, form.Get("password"))
+	if errors.Is(err, ErrBadCredentials) {
+		s.limiter.fail(account, ip, s.now())
+		log.Info("login failed", "username", account, "ip", ip)
+		data.Error = "Incorrect username or password."
+		return s.renderLogin(c, http.StatusUnauthorized, data)
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.startSession(c, u); err != nil {
+		return err
+	}
+	log.Info("login succeeded", "user_id", u.ID, "username", u.Name, "ip", ip)
+	target := data.ReturnTo
+	if target == "" {
+		target = s.base + loginPath
+	}
+	// 303 turns the POST into a GET (no 307 after credential entry:
+	// OAuth 2.1 §7.5.3).
+	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// handleLogout ends the session.
+func (s *Server) handleLogout(c echo.Context) error {
+	if _, err := postForm(c); err != nil {
+		return err
+	}
+	if !s.csrfValid(c) {
+		return &pageError{Status: http.StatusForbidden, Title: "Sign-out refused", Detail: "The form expired. Go back, reload and try again."}
+	}
+	if err := s.endSession(c); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, s.base+loginPath)
+}
+
+func (s *Server) renderLogin(c echo.Context, status int, data loginForm) error {
+	token, err := s.csrfToken(c)
+	if err != nil {
+		return err
+	}
+	data.CSRF = token
+	data.Action = s.base + loginPath
+	return s.render(c, status, "login", "Sign in", data)
+}
+
+func (s *Server) renderSignedIn(c echo.Context, u store.User) error {
+	token, err := s.csrfToken(c)
+	if err != nil {
+		return err
+	}
+	return s.render(c, http.StatusOK, "signed_in", "Signed in", map[string]string{
+		"Username": u.Name, "CSRF": token, "LogoutAction": s.base + logoutPath,
+	})
+}
+
+// safeReturnTo accepts only a path on this server under the issuer path,
+// so the sign-in page can never become an open redirector. Anything else is
+// dropped.
+func (s *Server) safeReturnTo(raw string) string {
+	if raw == "" || len(raw) > 8192 || !strings.HasPrefix(raw, s.base+"/") ||
+		strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\\r\n\t") {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return ""
+	}
+	return raw
+}
+
+func humanWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int(d.Seconds()+0.999))
+	}
+	return fmt.Sprintf("%d minutes", int(d.Minutes()+0.999))
+}

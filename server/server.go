@@ -1,0 +1,173 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Config is the server's typed configuration, built by cmd/gatehouse from
+// the operator's settings (already validated).
+type Config struct {
+	// Issuer is the issuer identifier exactly as configured.
+	Issuer string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// AccessTokenTTL is the lifetime of access tokens; retired signing keys
+	// stay published at least this long (plus clock leeway).
+	AccessTokenTTL time.Duration
+	// SessionTTL is how long a sign-in lasts.
+	SessionTTL time.Duration
+	// Login throttles failed sign-ins.
+	Login LoginLimits
+	// BodyLimit caps every request body, in bytes.
+	BodyLimit int64
+}
+
+// LoginLimits bounds failed sign-ins per account and per client IP.
+type LoginLimits struct {
+	MaxFailuresAccount int
+	MaxFailuresIP      int
+	Window             time.Duration
+}
+
+// Deps are the server's collaborators. Only Store is required.
+type Deps struct {
+	Store  store.Store
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Rand is the source of randomness for keys and tokens
+	// (default crypto/rand.Reader).
+	Rand io.Reader
+	// Passwords hashes and verifies user passwords (default
+	// DefaultPasswordParams).
+	Passwords *PasswordHasher
+}
+
+// Server is a configured Gatehouse HTTP server.
+type Server struct {
+	cfg       Config
+	issuer    *url.URL
+	base      string // the issuer's path, "" for a bare origin
+	store     store.Store
+	log       *slog.Logger
+	now       func() time.Time
+	rand      io.Reader
+	keys      *KeySet
+	passwords *PasswordHasher
+	limiter   *loginLimiter
+	pages     *pages
+	csrfKey   []byte
+	metadata  *metadataDoc
+	echo      *echo.Echo
+	draining  atomic.Bool
+	secure    bool // the issuer is https: cookies get Secure
+}
+
+// New builds a server: it loads (or, on first start, creates) the signing
+// key and registers every route.
+func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
+	if deps.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	issuer, err := url.Parse(cfg.Issuer)
+	if err != nil || issuer.Host == "" {
+		return nil, fmt.Errorf("server: issuer %q is not an absolute URL", cfg.Issuer)
+	}
+	s := &Server{
+		cfg:       cfg,
+		issuer:    issuer,
+		base:      strings.TrimSuffix(issuer.Path, "/"),
+		store:     deps.Store,
+		log:       deps.Logger,
+		now:       deps.Now,
+		rand:      deps.Rand,
+		passwords: deps.Passwords,
+		secure:    issuer.Scheme == "https",
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.passwords == nil {
+		s.passwords = NewPasswordHasher(DefaultPasswordParams)
+	}
+	if s.keys, err = LoadKeySet(ctx, s.store, s.now, s.rand); err != nil {
+		return nil, err
+	}
+	if s.csrfKey, err = s.store.Secret(ctx, "csrf", s.randomBytes32); err != nil {
+		return nil, fmt.Errorf("server: csrf secret: %w", err)
+	}
+	if s.pages, err = loadPages(); err != nil {
+		return nil, err
+	}
+	s.limiter = newLoginLimiter(cfg.Login)
+	s.metadata = s.buildMetadata()
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler is the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Keys is the server's signing key set.
+func (s *Server) Keys() *KeySet { return s.keys }
+
+// url joins the issuer with an endpoint path.
+func (s *Server) url(path string) string {
+	return strings.TrimSuffix(s.cfg.Issuer, "/") + path
+}
+
+func (s *Server) randomBytes32() ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// routes registers every endpoint. Paths are under the issuer's path, so an
+// issuer of https://example.com/tenant serves /tenant/login.
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
+	e.Use(s.requestContext, s.accessLog, s.recoverPanics, s.limitBody)
+
+	for _, p := range s.metadataPaths() {
+		e.GET(p, s.handleMetadata, corsPublic)
+		e.OPTIONS(p, s.handleMetadata, corsPublic)
+	}
+	e.GET(s.base+jwksPath, s.handleJWKS, corsPublic)
+	e.OPTIONS(s.base+jwksPath, s.handleJWKS, corsPublic)
+	e.GET("/healthz", s.handleHealthz)
+	e.GET("/readyz", s.handleReadyz)
+
+	// Pages get their middleware per route: echo's Group.Use would add
+	// catch-all routes that turn every unknown path into an HTML 404.
+	e.GET(s.base+loginPath, s.handleLoginForm, s.pageHeaders)
+	e.POST(s.base+loginPath, s.handleLoginSubmit, s.pageHeaders, s.crossOriginProtection)
+	e.POST(s.base+logoutPath, s.handleLogout, s.pageHeaders, s.crossOriginProtection)
+	e.GET(s.base+staticPath+"*", s.handleStatic)
+	return e
+}

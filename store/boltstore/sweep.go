@@ -1,0 +1,83 @@
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// sweepBatch bounds how many records one write transaction deletes, so the
+// sweeper never holds the writer lock for long.
+const sweepBatch = 1000
+
+// Sweep deletes every record whose expiry is at or before now, walking the
+// expiry index in order and stopping at the first entry still in the future.
+func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, err
+		}
+		n, more, err := s.sweepOnce(now)
+		total += n
+		if err != nil || !more {
+			return total, err
+		}
+	}
+}
+
+func (s *Store) sweepOnce(now time.Time) (n int, more bool, err error) {
+	limit := uint64(now.UnixNano())
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		n, more = 0, false
+		idx := tx.Bucket(bucketExpiry)
+		var due [][]byte
+		c := idx.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) < 9 || binary.BigEndian.Uint64(k[:8]) > limit {
+				break
+			}
+			if len(due) == sweepBatch {
+				more = true
+				break
+			}
+			due = append(due, bytes.Clone(k))
+		}
+		for _, k := range due {
+			rest := k[8:]
+			sep := bytes.IndexByte(rest, 0)
+			if sep < 0 {
+				if err := idx.Delete(k); err != nil {
+					return err
+				}
+				continue
+			}
+			bucket, key := rest[:sep], rest[sep+1:]
+			t := tables[string(bucket)]
+			if t == nil || !s.dueAt(tx, t, key, k[:8]) {
+				// Stale index entry (record gone or re-put with a new
+				// expiry): drop just the entry.
+				if err := idx.Delete(k); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := t.del(tx, key); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, more, err
+}
+
+// dueAt reports whether the record at key still carries the expiry encoded
+// in the index entry.
+func (s *Store) dueAt(tx *bolt.Tx, t *table, key, exp []byte) bool {
+	raw := tx.Bucket(t.name).Get(key)
+	return len(raw) >= 8 && bytes.Equal(raw[:8], exp)
+}

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped or bare) so callers can test them
+// with errors.Is.
+var (
+	// ErrNotFound: no live record with that key. Expired records are
+	// reported as not found even before the sweeper removes them.
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a record with that key already exists.
+	ErrConflict = errors.New("store: already exists")
+	// ErrLocked: another process holds the data store.
+	ErrLocked = errors.New("store: locked by another process")
+	// ErrSchemaTooNew: the data was written by a newer Gatehouse.
+	ErrSchemaTooNew = errors.New("store: schema version is newer than this binary supports")
+)
+
+// SchemaVersion is the version of the persisted layout this code reads and
+// writes. Backends record it on creation and refuse data written by a newer
+// version.
+const SchemaVersion = 1
+
+// Store is everything Gatehouse persists. A backend implements all of it.
+//
+// Records carry JSON tags because the embedded backend stores them as JSON;
+// changing a tag changes the persisted format and needs a schema migration.
+type Store interface {
+	KeyStore
+	UserStore
+	SessionStore
+	MetaStore
+
+	// Sweep deletes records whose expiry is at or before now and returns how
+	// many it removed. It is safe to run concurrently with other operations.
+	Sweep(ctx context.Context, now time.Time) (int, error)
+	// Ping checks that the backend can serve reads (for /readyz).
+	Ping(ctx context.Context) error
+	// Close releases the backend (for bbolt: the file lock).
+	Close() error
+}
+
+// MetaStore holds installation-wide values.
+type MetaStore interface {
+	// SchemaVersion returns the recorded schema version.
+	SchemaVersion(ctx context.Context) (int, error)
+	// Secret returns the named installation secret, storing generate()'s
+	// result first if it does not exist yet. Atomic: two callers racing on a
+	// new name both get the value that was stored.
+	Secret(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
+}
+
+// SigningKey is one of the server's token signing keys.
+type SigningKey struct {
+	// ID is the JWK "kid": the RFC 7638 thumbprint of the public key.
+	ID        string `json:"id"`
+	Algorithm string `json:"alg"`
+	// PrivateKey is the PKCS #8 DER encoding of the private key.
+	PrivateKey []byte    `json:"private_key"`
+	CreatedAt  time.Time `json:"created_at"`
+	// RetiredAt is when a newer key replaced this one; zero while active.
+	RetiredAt time.Time `json:"retired_at,omitzero"`
+	// PublishUntil is when a retired key may leave the JWKS: after every
+	// token it signed has expired. Zero while active. The sweeper removes
+	// the key after this time.
+	PublishUntil time.Time `json:"publish_until,omitzero"`
+}
+
+// Active reports whether the key still signs new tokens.
+func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
+
+// KeyStore persists signing keys.
+type KeyStore interface {
+	// SigningKeys returns every key not yet swept, newest first.
+	SigningKeys(ctx context.Context) ([]SigningKey, error)
+	// RotateSigningKey atomically stores next as the active key and retires
+	// every previously active key: RetiredAt = next.CreatedAt and
+	// PublishUntil = publishUntil. With no key stored yet it just stores next.
+	RotateSigningKey(ctx context.Context, next SigningKey, publishUntil time.Time) error
+}
+
+// User is a built-in end-user account.
+type User struct {
+	// ID is the stable, random subject identifier ("sub"); a user deleted
+	// and re-created under the same name gets a new ID.
+	ID string `json:"id"`
+	// Name is the login name, unique, already normalised by the caller.
+	Name         string    `json:"name"`
+	PasswordHash string    `json:"password_hash"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
+}
+
+// UserStore persists accounts.
+type UserStore interface {
+	// CreateUser stores a new user; ErrConflict if the name or ID is taken.
+	CreateUser(ctx context.Context, u User) error
+	// UserByName returns the user with that login name.
+	UserByName(ctx context.Context, name string) (User, error)
+	// UserByID returns the user with that subject identifier.
+	UserByID(ctx context.Context, id string) (User, error)
+	// ListUsers returns every user ordered by name.
+	ListUsers(ctx context.Context) ([]User, error)
+	// SetPassword replaces the password hash of the named user.
+	SetPassword(ctx context.Context, name, hash string, now time.Time) error
+	// DeleteUser removes the named user and every login session of theirs.
+	DeleteUser(ctx context.Context, name string) error
+}
+
+// Session is a signed-in browser. The ID is a hash of the cookie value, so
+// a copy of the store does not yield usable cookies.
+type Session struct {
+	ID        string    `json:"id"`
+	UserID    string    `json:"user_id"`
+	AuthTime  time.Time `json:"auth_time"`
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// SessionStore persists login sessions.
+type SessionStore interface {
+	// CreateSession stores s; ErrConflict if the ID exists.
+	CreateSession(ctx context.Context, s Session) error
+	// Session returns the live session with that ID.
+	Session(ctx context.Context, id string) (Session, error)
+	// DeleteSession removes the session; deleting a missing one is no error.
+	DeleteSession(ctx context.Context, id string) error
+}
