@@ -9,6 +9,11 @@ import (
 // Errors every backend returns (wrapped or bare) so callers can test them
 // with errors.Is.
 var (
+	// ErrAlreadyRedeemed: the authorization code was redeemed before.
+	ErrAlreadyRedeemed = errors.New("store: authorization code already redeemed")
+	// ErrRefreshReused: a rotated refresh token was presented again; the
+	// grant has been revoked.
+	ErrRefreshReused = errors.New("store: refresh token reused")
 	// ErrNotFound: no live record with that key. Expired records are
 	// reported as not found even before the sweeper removes them.
 	ErrNotFound = errors.New("store: not found")
@@ -34,6 +39,10 @@ type Store interface {
 	UserStore
 	SessionStore
 	MetaStore
+	CodeStore
+	GrantStore
+	ConsentStore
+	ReplayStore
 
 	// Sweep deletes records whose expiry is at or before now and returns how
 	// many it removed. It is safe to run concurrently with other operations.
@@ -107,7 +116,8 @@ type UserStore interface {
 	ListUsers(ctx context.Context) ([]User, error)
 	// SetPassword replaces the password hash of the named user.
 	SetPassword(ctx context.Context, name, hash string, now time.Time) error
-	// DeleteUser removes the named user and every login session of theirs.
+	// DeleteUser removes the named user with everything tied to them: login
+	// sessions, consents and grants (as RevokeGrant does for each).
 	DeleteUser(ctx context.Context, name string) error
 }
 

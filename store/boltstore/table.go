@@ -19,13 +19,23 @@ var (
 	bucketUsersByName   = []byte("users_by_name")
 	bucketSessions      = []byte("sessions")
 	bucketSessionByUser = []byte("sessions_by_user")
+	bucketCodes         = []byte("auth_codes")
+	bucketGrants        = []byte("grants")
+	bucketGrantByUser   = []byte("grants_by_user")
+	bucketGrantByClient = []byte("grants_by_client")
+	bucketRefresh       = []byte("refresh_tokens")
+	bucketRevokedAT     = []byte("revoked_access_tokens")
+	bucketConsents      = []byte("consents")
+	bucketAssertions    = []byte("assertion_ids")
 
 	keySchemaVersion = []byte("schema_version")
 )
 
 var allBuckets = [][]byte{
 	bucketMeta, bucketExpiry, bucketKeys, bucketUsers, bucketUsersByName,
-	bucketSessions, bucketSessionByUser,
+	bucketSessions, bucketSessionByUser, bucketCodes, bucketGrants,
+	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
+	bucketConsents, bucketAssertions,
 }
 
 // table is one entity bucket whose values carry an expiry prefix.

@@ -102,7 +102,8 @@ func (s *Store) SetPassword(ctx context.Context, name, hash string, now time.Tim
 	})
 }
 
-// DeleteUser removes the named user and their sessions.
+// DeleteUser removes the named user with their sessions, consents and
+// grants.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		u, err := s.userByName(tx, name)
@@ -112,6 +113,14 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		for _, k := range prefixKeys(tx, bucketSessionByUser, indexKey(u.ID, "")) {
 			sessionID := k[len(u.ID)+1:]
 			if err := sessionsTable.del(tx, sessionID); err != nil {
+				return err
+			}
+		}
+		if err := revokeUserClientGrants(tx, s.now(), u.ID, ""); err != nil {
+			return err
+		}
+		for _, k := range prefixKeys(tx, bucketConsents, indexKey(u.ID, "")) {
+			if err := consentsTable.del(tx, k); err != nil {
 				return err
 			}
 		}

@@ -28,6 +28,14 @@ func Run(t *testing.T, open Opener) {
 		{"DeleteUserEndsSessions", testDeleteUserEndsSessions},
 		{"Sessions", testSessions},
 		{"SweepManyRecords", testSweepMany},
+		{"Codes", testCodes},
+		{"ConcurrentRedemption", testConcurrentRedemption},
+		{"RefreshRotation", testRefreshRotation},
+		{"ConcurrentRefresh", testConcurrentRefresh},
+		{"GrantExpiryAndIndexes", testGrantExpiryAndIndexes},
+		{"Consents", testConsents},
+		{"DeleteUserCascades", testDeleteUserCascades},
+		{"AssertionReplay", testAssertionReplay},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,232 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// grantsTable keeps the by-user and by-client indexes in step, including
+// when the sweeper removes a grant past its absolute expiry.
+var grantsTable = newTable(bucketGrants, func(tx *bolt.Tx, key, value []byte) error {
+	var g store.Grant
+	if err := json.Unmarshal(value, &g); err != nil {
+		return nil
+	}
+	if err := tx.Bucket(bucketGrantByUser).Delete(indexKey(g.UserID, g.ID)); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketGrantByClient).Delete(indexKey(g.ClientID, g.ID))
+})
+
+var (
+	refreshTable = newTable(bucketRefresh, nil)
+	revokedTable = newTable(bucketRevokedAT, nil)
+)
+
+func putGrant(tx *bolt.Tx, g store.Grant) error {
+	if g.ID == "" || g.ClientID == "" || g.ExpiresAt.IsZero() {
+		return fmt.Errorf("grant: ID, client and expiry are required")
+	}
+	if err := tx.Bucket(bucketGrantByUser).Put(indexKey(g.UserID, g.ID), nil); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketGrantByClient).Put(indexKey(g.ClientID, g.ID), nil); err != nil {
+		return err
+	}
+	return grantsTable.put(tx, []byte(g.ID), g.ExpiresAt, g)
+}
+
+// revokeGrant deletes a grant and remembers its live access tokens as
+// revoked. Its refresh tokens are left to expire: without the grant they
+// no longer work.
+func revokeGrant(tx *bolt.Tx, now time.Time, id []byte) (bool, error) {
+	var g store.Grant
+	ok, err := grantsTable.get(tx, now, id, &g)
+	if err != nil || !ok {
+		return false, err
+	}
+	for _, at := range g.AccessTokens {
+		if at.ExpiresAt.After(now) {
+			if err := revokedTable.put(tx, []byte(at.JTI), at.ExpiresAt, at); err != nil {
+				return false, err
+			}
+		}
+	}
+	return true, grantsTable.del(tx, id)
+}
+
+// CreateGrant stores a grant.
+func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
+	return s.db.Update(func(tx *bolt.Tx) error { return putGrant(tx, g) })
+}
+
+// Grant returns a live grant.
+func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
+	var g store.Grant
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := grantsTable.get(tx, s.now(), []byte(id), &g)
+		if err == nil && !ok {
+			err = fmt.Errorf("grant: %w", store.ErrNotFound)
+		}
+		return err
+	})
+	return g, err
+}
+
+// GrantsByUser lists a user's live grants.
+func (s *Store) GrantsByUser(ctx context.Context, userID string) ([]store.Grant, error) {
+	return s.grantsBy(bucketGrantByUser, userID)
+}
+
+// GrantsByClient lists a client's live grants.
+func (s *Store) GrantsByClient(ctx context.Context, clientID string) ([]store.Grant, error) {
+	return s.grantsBy(bucketGrantByClient, clientID)
+}
+
+func (s *Store) grantsBy(index []byte, owner string) ([]store.Grant, error) {
+	var out []store.Grant
+	now := s.now()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := indexKey(owner, "")
+		for _, k := range prefixKeys(tx, index, prefix) {
+			var g store.Grant
+			ok, err := grantsTable.get(tx, now, k[len(prefix):], &g)
+			if err != nil {
+				return err
+			}
+			if ok {
+				out = append(out, g)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RevokeGrant deletes a grant and revokes its access tokens.
+func (s *Store) RevokeGrant(ctx context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		ok, err := revokeGrant(tx, s.now(), []byte(id))
+		if err == nil && !ok {
+			err = fmt.Errorf("grant: %w", store.ErrNotFound)
+		}
+		return err
+	})
+}
+
+// RevokeClientGrants revokes every grant of a client.
+func (s *Store) RevokeClientGrants(ctx context.Context, clientID string) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		prefix := indexKey(clientID, "")
+		for _, k := range prefixKeys(tx, bucketGrantByClient, prefix) {
+			ok, err := revokeGrant(tx, s.now(), k[len(prefix):])
+			if err != nil {
+				return err
+			}
+			if ok {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// RefreshToken returns a refresh token record until it expires.
+func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken, error) {
+	var rt store.RefreshToken
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := refreshTable.get(tx, s.now(), []byte(id), &rt)
+		if err == nil && !ok {
+			err = fmt.Errorf("refresh token: %w", store.ErrNotFound)
+		}
+		return err
+	})
+	return rt, err
+}
+
+// RotateRefreshToken exchanges a refresh token, or revokes the grant when
+// the token was already exchanged. Outcomes travel outside the Batch
+// function's error so that the revocation on reuse is committed.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken) (store.Grant, error) {
+	var (
+		outcome error
+		updated store.Grant
+	)
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		outcome, updated = nil, store.Grant{}
+		var old store.RefreshToken
+		ok, err := refreshTable.get(tx, now, []byte(oldID), &old)
+		if err != nil {
+			return err
+		}
+		var g store.Grant
+		if ok {
+			ok, err = grantsTable.get(tx, now, []byte(old.GrantID), &g)
+			if err != nil {
+				return err
+			}
+		}
+		if !ok {
+			outcome = fmt.Errorf("refresh token: %w", store.ErrNotFound)
+			return nil
+		}
+		if !old.RotatedAt.IsZero() {
+			outcome = store.ErrRefreshReused
+			_, err := revokeGrant(tx, now, []byte(g.ID))
+			return err
+		}
+		old.RotatedAt = now
+		if err := refreshTable.put(tx, []byte(oldID), old.ExpiresAt, old); err != nil {
+			return err
+		}
+		next.GrantID = g.ID
+		if err := refreshTable.put(tx, []byte(next.ID), next.ExpiresAt, next); err != nil {
+			return err
+		}
+		live := g.AccessTokens[:0:0]
+		for _, t := range g.AccessTokens {
+			if t.ExpiresAt.After(now) {
+				live = append(live, t)
+			}
+		}
+		if at.JTI != "" {
+			live = append(live, at)
+		}
+		g.AccessTokens, g.LastUsedAt = live, now
+		updated = g
+		return grantsTable.put(tx, []byte(g.ID), g.ExpiresAt, g)
+	})
+	if err != nil {
+		return store.Grant{}, err
+	}
+	return updated, outcome
+}
+
+// RevokeAccessToken remembers a revoked access token until it expires.
+func (s *Store) RevokeAccessToken(ctx context.Context, t store.IssuedToken) error {
+	if t.JTI == "" || t.ExpiresAt.IsZero() {
+		return fmt.Errorf("revoke access token: jti and expiry are required")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return revokedTable.put(tx, []byte(t.JTI), t.ExpiresAt, t)
+	})
+}
+
+// AccessTokenRevoked reports whether jti was revoked and has not expired.
+func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var revoked bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		revoked = revokedTable.exists(tx, s.now(), []byte(jti))
+		return nil
+	})
+	return revoked, err
+}
