@@ -1,6 +1,10 @@
 package policy
 
-import "testing"
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
 
 func TestMatchRedirectURI(t *testing.T) {
 	registered := []string{
@@ -86,6 +90,47 @@ func FuzzMatchRedirectURI(f *testing.F) {
 		r2, _, ok2 := splitLoopbackPort(requested)
 		if !ok1 || !ok2 || r1 != r2 {
 			t.Fatalf("%q matched %q without being a loopback port variation", requested, registered)
+		}
+	})
+}
+
+func TestCheckRegisteredRedirectURI(t *testing.T) {
+	ok := []string{
+		"https://app.example.com/cb", "https://app.example.com/cb?x=1", "http://localhost/callback",
+		"http://127.0.0.1:33418/", "http://[::1]/cb", "com.example.app:/oauth", "cursor://anysphere.cursor-mcp/oauth/callback",
+	}
+	bad := []string{
+		"", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "file:///etc/passwd", "http://app.example.com/cb",
+		"http://10.0.0.1/cb", "https://app.example.com/cb#frag", "https://user@app.example.com/cb", "https:///cb", "/relative",
+		"https://app.example.com/c b", "https://app.example.com\\@evil", "vbscript:x", "ftp://x/y", "com.example.app:",
+		"https://app.example.com/\x00", "ws://x/y", "http://127.1/cb", "http://localhost.evil.com/cb",
+	}
+	for _, u := range ok {
+		if err := CheckRegisteredRedirectURI(u); err != nil {
+			t.Errorf("%q refused: %v", u, err)
+		}
+	}
+	for _, u := range bad {
+		if err := CheckRegisteredRedirectURI(u); err == nil {
+			t.Errorf("%q accepted", u)
+		}
+	}
+}
+
+func FuzzCheckRegisteredRedirectURI(f *testing.F) {
+	f.Add("https://a.example/cb")
+	f.Add("javascript:x")
+	f.Add("http://localhost:1/cb")
+	f.Fuzz(func(t *testing.T, raw string) {
+		if CheckRegisteredRedirectURI(raw) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.User != nil || strings.Contains(raw, "#") || forbiddenSchemes[u.Scheme] {
+			t.Fatalf("accepted %q", raw)
+		}
+		if u.Scheme == "http" && !IsLoopbackRedirect(raw) {
+			t.Fatalf("accepted non-loopback http %q", raw)
 		}
 	})
 }

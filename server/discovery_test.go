@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,6 +47,38 @@ func TestMetadataDocument(t *testing.T) {
 	resp, _ := env.get(wellKnownOAuth, "Origin", "https://inspector.example")
 	if resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Error("metadata must be readable cross-origin")
+	}
+}
+
+// TestMetadataHasWhatClientsNeed checks the fields of clients.md "What
+// every client needs", each against what the server does.
+func TestMetadataHasWhatClientsNeed(t *testing.T) {
+	env := newOAuthEnv(t)
+	_, body := env.get(wellKnownOAuth)
+	var md Metadata
+	if err := json.Unmarshal([]byte(body), &md); err != nil {
+		t.Fatal(err)
+	}
+	iss := env.srv.cfg.Issuer
+	checks := map[string]bool{
+		"authorization_endpoint":    md.AuthorizationEndpoint == iss+"/authorize",
+		"token_endpoint":            md.TokenEndpoint == iss+"/token",
+		"revocation_endpoint":       md.RevocationEndpoint == iss+"/revoke",
+		"introspection_endpoint":    md.IntrospectionEndpoint == iss+"/introspect",
+		"response_types [code]":     len(md.ResponseTypesSupported) == 1 && md.ResponseTypesSupported[0] == "code",
+		"PKCE S256 only":            len(md.CodeChallengeMethodsSupported) == 1 && md.CodeChallengeMethodsSupported[0] == "S256",
+		"auth methods include none": slices.Contains(md.TokenEndpointAuthMethodsSupported, "none"),
+		"private_key_jwt":           slices.Contains(md.TokenEndpointAuthMethodsSupported, "private_key_jwt"),
+		"no HMAC assertion algs":    !slices.ContainsFunc(md.TokenEndpointAuthSigningAlgs, func(a string) bool { return strings.HasPrefix(a, "HS") }),
+		"grant types":               slices.Equal(md.GrantTypesSupported, []string{"authorization_code", "refresh_token", "client_credentials"}),
+		"iss parameter (RFC 9207)":  md.AuthorizationResponseISSSupported,
+		"scopes from resources":     slices.Equal(md.ScopesSupported, []string{"files:read", "files:write", "offline_access"}),
+		"no implicit":               !slices.Contains(md.GrantTypesSupported, "implicit"),
+	}
+	for name, ok := range checks {
+		if !ok {
+			t.Errorf("metadata: %s fails: %s", name, body)
+		}
 	}
 }
 

@@ -67,6 +67,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		log.Warn("error after response was sent", "err", err)
 		return
 	}
+	var re *redirectError
+	if errors.As(err, &re) {
+		s.logError(log, re.err.Status, err)
+		if werr := s.writeRedirectError(c, re); werr != nil {
+			log.Error("write redirect error", "err", werr)
+		}
+		return
+	}
 	var pe *pageError
 	if errors.As(err, &pe) {
 		s.logError(log, pe.Status, err)

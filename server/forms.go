@@ -15,8 +15,9 @@ import (
 // postForm parses an application/x-www-form-urlencoded body and returns its
 // parameters, refusing any parameter that appears more than once
 // (RFC 6749 §3.1: "Request and response parameters MUST NOT be included
-// more than once"). Query parameters are never merged in.
-func postForm(c echo.Context) (url.Values, error) {
+// more than once") except those named in repeatable. Query parameters are
+// never merged in.
+func postForm(c echo.Context, repeatable ...string) (url.Values, error) {
 	r := c.Request()
 	if r.Method != http.MethodPost {
 		return nil, oauth.New(oauth.ErrCodeMethodNotAllowed, http.StatusMethodNotAllowed, "use POST")
@@ -33,7 +34,7 @@ func postForm(c echo.Context) (url.Values, error) {
 		}
 		return nil, oauth.InvalidRequest("the body is not a valid form").WithCause(err)
 	}
-	if err := noRepeats(r.PostForm); err != nil {
+	if err := noRepeats(r.PostForm, repeatable...); err != nil {
 		return nil, err
 	}
 	return r.PostForm, nil

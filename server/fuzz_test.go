@@ -1,9 +1,14 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // FuzzSafeReturnTo: whatever the input, the result is empty or a path on
@@ -64,6 +69,76 @@ func FuzzDecodeHash(f *testing.F) {
 		p, _, _, err := decodeHash(encoded)
 		if err == nil && (p.MemoryKiB > 4<<20 || p.Time == 0 || p.Threads == 0) {
 			t.Fatalf("accepted out-of-range parameters %+v", p)
+		}
+	})
+}
+
+// FuzzParseBasic: Basic credentials parse or fail, never panic, and what
+// parses round-trips through the encoding x/oauth2 uses.
+func FuzzParseBasic(f *testing.F) {
+	f.Add("Basic " + "cHVibGljLWFwcDo=")
+	f.Add("basic Zm9vOmJhcg==")
+	f.Add("Basic aHR0cHMlM0ElMkYlMkZhLmV4YW1wbGUlMkZjOg==")
+	f.Add("Bearer x")
+	f.Fuzz(func(t *testing.T, h string) {
+		id, secret, err := parseBasic(h)
+		if err != nil {
+			return
+		}
+		if strings.ContainsRune(url.QueryEscape(id), ':') {
+			t.Fatalf("escaped id %q contains a colon", id)
+		}
+		_ = secret
+	})
+}
+
+// FuzzCheckResourceURI: an accepted resource indicator is absolute, has no
+// fragment, query, userinfo or dot segment.
+func FuzzCheckResourceURI(f *testing.F) {
+	for _, s := range []string{"https://mcp.example.com/mcp", "https://a/b/../c", "https://a/%2e%2e/c", "http://127.0.0.1:1/x", "https://a#b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if checkResourceURI(raw) != nil {
+			return
+		}
+		u, err := url.Parse(raw)
+		if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || u.User != nil || strings.Contains(raw, "/../") {
+			t.Fatalf("accepted %q", raw)
+		}
+	})
+}
+
+// FuzzAuthorizeRequest: whatever the parameters, the request either fails
+// with a page (no redirect), fails with a redirect to a registered URI, or
+// validates with PKCE S256 and a registered redirect URI.
+func FuzzAuthorizeRequest(f *testing.F) {
+	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", strings.Repeat("a", 43), "https://mcp.example.com/mcp", "files:read", "")
+	f.Add("public-app", "http://127.0.0.1:9/callback", "token", "plain", "x", "https://evil/", "admin", "none")
+	f.Add("public-app", "http://evil@127.0.0.1/callback", "code", "S256", "", "", "", "login")
+	registered := []string{"http://127.0.0.1/callback", "https://app.example.com/cb?tenant=1"}
+	static, _ := NewStaticClients([]*oauth.Client{{ID: "public-app", Metadata: oauth.ClientMetadata{RedirectURIs: registered,
+		GrantTypes: []string{"authorization_code"}}}})
+	res, _ := NewResources([]Resource{{URI: "https://mcp.example.com/mcp", Scopes: []string{"files:read"}}})
+	s := &Server{clients: &ClientChain{Static: static}, resources: res}
+	f.Fuzz(func(t *testing.T, client, redirect, rtype, method, challenge, resource, scope, prompt string) {
+		v := url.Values{"client_id": {client}, "redirect_uri": {redirect}, "response_type": {rtype},
+			"code_challenge_method": {method}, "code_challenge": {challenge}, "resource": {resource}, "scope": {scope}, "prompt": {prompt}}
+		req, err := s.parseAuthorizeRequest(context.Background(), v)
+		var re *redirectError
+		var pe *pageError
+		switch {
+		case errors.As(err, &re):
+			if _, ok := policy.MatchRedirectURI(registered, re.req.RedirectURI); !ok {
+				t.Fatalf("error redirect to unregistered %q", re.req.RedirectURI)
+			}
+		case errors.As(err, &pe):
+		case err != nil:
+			t.Fatalf("unexpected error type %T: %v", err, err)
+		default:
+			if _, ok := policy.MatchRedirectURI(registered, req.RedirectURI); !ok || method != "S256" || len(req.Resources) != 1 {
+				t.Fatalf("accepted %+v", req)
+			}
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
 	"github.com/gatehouse-dev/gatehouse/store/storetest"
 )
@@ -31,6 +32,8 @@ type testEnv struct {
 	http   *httptest.Server
 	client *http.Client // keeps cookies, never follows redirects
 	dir    string
+	// clients are the static clients the server resolves.
+	clients []*oauth.Client
 }
 
 func testConfig() Config {
@@ -70,8 +73,13 @@ func (e *testEnv) openStore() {
 }
 
 func (e *testEnv) start(cfg Config) {
+	static, err := NewStaticClients(e.clients)
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	srv, err := New(context.Background(), cfg, Deps{
 		Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords),
+		Clients: &ClientChain{Static: static},
 	})
 	if err != nil {
 		e.t.Fatal(err)
@@ -166,3 +174,5 @@ func mustURL(s string) *url.URL {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+func newStartClock() *storetest.Clock { return storetest.NewClock() }

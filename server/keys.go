@@ -39,6 +39,8 @@ type keyState struct {
 	public   jose.JSONWebKeySet
 	jwksJSON []byte
 	etag     string
+	// atSigner signs access tokens; built once per key, not per token.
+	atSigner jose.Signer
 }
 
 // LoadKeySet reads the signing keys from the store, creating the first key
@@ -90,6 +92,9 @@ func (ks *KeySet) Reload(keys []store.SigningKey) error {
 	if err != nil {
 		return err
 	}
+	if st.atSigner, err = newSigner(st.active, "at+jwt"); err != nil {
+		return err
+	}
 	sum := sha256.Sum256(doc)
 	st.jwksJSON = doc
 	st.etag = `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`
@@ -104,10 +109,18 @@ func (ks *KeySet) ActiveKeyID() string { return ks.state.Load().active.KeyID }
 func (ks *KeySet) Public() jose.JSONWebKeySet { return ks.state.Load().public }
 
 // Signer returns a signer with the active key that sets the JOSE "typ"
-// header to typ (for example "at+jwt", RFC 9068 §2.1).
+// header to typ.
 func (ks *KeySet) Signer(typ string) (jose.Signer, error) {
+	return newSigner(ks.state.Load().active, typ)
+}
+
+// AccessTokenSigner signs with the active key and typ "at+jwt"
+// (RFC 9068 §2.1).
+func (ks *KeySet) AccessTokenSigner() jose.Signer { return ks.state.Load().atSigner }
+
+func newSigner(key jose.JSONWebKey, typ string) (jose.Signer, error) {
 	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-	return jose.NewSigner(jose.SigningKey{Algorithm: SigningAlgorithm, Key: ks.state.Load().active}, opts)
+	return jose.NewSigner(jose.SigningKey{Algorithm: SigningAlgorithm, Key: key}, opts)
 }
 
 func parseSigningKey(k store.SigningKey) (jose.JSONWebKey, error) {

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // Well-known suffixes of RFC 8414 §3 and OpenID Connect Discovery §4.
@@ -53,11 +55,29 @@ type metadataDoc struct {
 // discovery is the hottest public endpoint and never changes between
 // reloads.
 func (s *Server) buildMetadata() *metadataDoc {
+	authMethods := []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodPrivateKeyJWT}
+	var algs []string
+	for _, a := range assertionAlgorithms {
+		algs = append(algs, string(a))
+	}
 	md := Metadata{
-		Issuer:                 s.cfg.Issuer,
-		JWKSURI:                s.url(jwksPath),
-		ResponseTypesSupported: []string{"code"},
-		ResponseModesSupported: []string{"query"},
+		Issuer:                            s.cfg.Issuer,
+		AuthorizationEndpoint:             s.url(authorizePath),
+		TokenEndpoint:                     s.url(tokenPath),
+		JWKSURI:                           s.url(jwksPath),
+		ScopesSupported:                   s.resources.ScopesSupported(),
+		ResponseTypesSupported:            []string{oauth.ResponseTypeCode},
+		ResponseModesSupported:            []string{"query"},
+		GrantTypesSupported:               []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials},
+		TokenEndpointAuthMethodsSupported: authMethods,
+		TokenEndpointAuthSigningAlgs:      algs,
+		RevocationEndpoint:                s.url(revokePath),
+		RevocationEndpointAuthMethods:     authMethods,
+		IntrospectionEndpoint:             s.url(introspectPath),
+		IntrospectionEndpointAuthMethods:  authMethods[1:], // confidential clients only
+		CodeChallengeMethodsSupported:     []string{oauth.PKCEMethodS256},
+		AuthorizationResponseISSSupported: true,
+		PromptValuesSupported:             []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
 	}
 	body, err := json.Marshal(md)
 	if err != nil {

@@ -137,6 +137,28 @@ func corsPublic(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// corsAPI lets browser-based clients (MCP Inspector, web agents) call the
+// token, revocation and introspection endpoints from any origin. They
+// authenticate with parameters or the Authorization header, never with
+// cookies, so no credentials mode is granted.
+func corsAPI(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Access-Control-Allow-Origin", "*")
+		h.Set("Access-Control-Expose-Headers", "WWW-Authenticate, Retry-After")
+		return next(c)
+	}
+}
+
+// preflight answers CORS preflight requests for the API endpoints.
+func preflight(c echo.Context) error {
+	h := c.Response().Header()
+	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version, DPoP")
+	h.Set("Access-Control-Max-Age", "86400")
+	return c.NoContent(http.StatusNoContent)
+}
+
 // pageHeaders protects HTML pages: nothing may frame them (clickjacking),
 // no script or inline style runs, nothing is cached, no referrer leaks.
 // form-action is deliberately absent: browsers apply it to the redirect

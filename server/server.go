@@ -29,6 +29,12 @@ type Config struct {
 	// AccessTokenTTL is the lifetime of access tokens; retired signing keys
 	// stay published at least this long (plus clock leeway).
 	AccessTokenTTL time.Duration
+	// RefreshIdleTTL ends a refresh token not used for this long;
+	// RefreshMaxTTL ends every grant this long after it began.
+	RefreshIdleTTL time.Duration
+	RefreshMaxTTL  time.Duration
+	// Resources are the resource servers tokens may be issued for.
+	Resources []Resource
 	// SessionTTL is how long a sign-in lasts.
 	SessionTTL time.Duration
 	// Login throttles failed sign-ins.
@@ -56,26 +62,34 @@ type Deps struct {
 	// Passwords hashes and verifies user passwords (default
 	// DefaultPasswordParams).
 	Passwords *PasswordHasher
+	// Clients resolves client IDs (default: no clients).
+	Clients ClientResolver
+	// ClientKeys provides private_key_jwt verification keys (default: the
+	// client's inline jwks only).
+	ClientKeys ClientKeySource
 }
 
 // Server is a configured Gatehouse HTTP server.
 type Server struct {
-	cfg       Config
-	issuer    *url.URL
-	base      string // the issuer's path, "" for a bare origin
-	store     store.Store
-	log       *slog.Logger
-	now       func() time.Time
-	rand      io.Reader
-	keys      *KeySet
-	passwords *PasswordHasher
-	limiter   *loginLimiter
-	pages     *pages
-	csrfKey   []byte
-	metadata  *metadataDoc
-	echo      *echo.Echo
-	draining  atomic.Bool
-	secure    bool // the issuer is https: cookies get Secure
+	cfg        Config
+	issuer     *url.URL
+	base       string // the issuer's path, "" for a bare origin
+	store      store.Store
+	log        *slog.Logger
+	now        func() time.Time
+	rand       io.Reader
+	keys       *KeySet
+	passwords  *PasswordHasher
+	clients    ClientResolver
+	clientKeys ClientKeySource
+	resources  *Resources
+	limiter    *loginLimiter
+	pages      *pages
+	csrfKey    []byte
+	metadata   *metadataDoc
+	echo       *echo.Echo
+	draining   atomic.Bool
+	secure     bool // the issuer is https: cookies get Secure
 }
 
 // New builds a server: it loads (or, on first start, creates) the signing
@@ -89,15 +103,26 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("server: issuer %q is not an absolute URL", cfg.Issuer)
 	}
 	s := &Server{
-		cfg:       cfg,
-		issuer:    issuer,
-		base:      strings.TrimSuffix(issuer.Path, "/"),
-		store:     deps.Store,
-		log:       deps.Logger,
-		now:       deps.Now,
-		rand:      deps.Rand,
-		passwords: deps.Passwords,
-		secure:    issuer.Scheme == "https",
+		cfg:        cfg,
+		issuer:     issuer,
+		base:       strings.TrimSuffix(issuer.Path, "/"),
+		store:      deps.Store,
+		log:        deps.Logger,
+		now:        deps.Now,
+		rand:       deps.Rand,
+		passwords:  deps.Passwords,
+		clients:    deps.Clients,
+		clientKeys: deps.ClientKeys,
+		secure:     issuer.Scheme == "https",
+	}
+	if s.clients == nil {
+		s.clients = &ClientChain{}
+	}
+	if s.clientKeys == nil {
+		s.clientKeys = inlineKeys{}
+	}
+	if s.resources, err = NewResources(cfg.Resources); err != nil {
+		return nil, err
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -160,6 +185,12 @@ func (s *Server) routes() *echo.Echo {
 	}
 	e.GET(s.base+jwksPath, s.handleJWKS, corsPublic)
 	e.OPTIONS(s.base+jwksPath, s.handleJWKS, corsPublic)
+	for _, p := range []string{tokenPath, revokePath, introspectPath} {
+		e.OPTIONS(s.base+p, preflight, corsAPI)
+	}
+	e.POST(s.base+tokenPath, s.handleToken, corsAPI)
+	e.POST(s.base+revokePath, s.handleRevoke, corsAPI)
+	e.POST(s.base+introspectPath, s.handleIntrospect, corsAPI)
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 
@@ -168,6 +199,14 @@ func (s *Server) routes() *echo.Echo {
 	e.GET(s.base+loginPath, s.handleLoginForm, s.pageHeaders)
 	e.POST(s.base+loginPath, s.handleLoginSubmit, s.pageHeaders, s.crossOriginProtection)
 	e.POST(s.base+logoutPath, s.handleLogout, s.pageHeaders, s.crossOriginProtection)
+	// The authorization endpoint accepts cross-site navigations (that is
+	// how clients start a flow), so no CrossOriginProtection there; the
+	// consent decision and account changes are same-origin only.
+	e.GET(s.base+authorizePath, s.handleAuthorize, s.pageHeaders)
+	e.POST(s.base+authorizePath, s.handleAuthorize, s.pageHeaders)
+	e.POST(s.base+consentPath, s.handleConsent, s.pageHeaders, s.crossOriginProtection)
+	e.GET(s.base+accountPath, s.handleAccount, s.pageHeaders)
+	e.POST(s.base+accountRevokePath, s.handleAccountRevoke, s.pageHeaders, s.crossOriginProtection)
 	e.GET(s.base+staticPath+"*", s.handleStatic)
 	return e
 }

@@ -5,10 +5,15 @@ import (
 	"time"
 )
 
-// AuthCode is an authorization code (OAuth 2.1 §4.1.2), stored under the
-// SHA-256 of the code so a copy of the store yields no usable code.
+// AuthCode is an authorization code (OAuth 2.1 §4.1.2). Codes, grants and
+// refresh tokens are keyed by time-ordered IDs, so a burst of inserts lands
+// on the same few B-tree pages (one commit writes a few pages, not one per
+// insert); the secret part of the token is stored only as a hash.
 type AuthCode struct {
-	ID          string `json:"id"`
+	ID string `json:"id"`
+	// SecretHash is the SHA-256 of the code's secret part: the store holds
+	// nothing that would let a reader redeem the code.
+	SecretHash  string `json:"secret_hash"`
 	ClientID    string `json:"client_id"`
 	RedirectURI string `json:"redirect_uri"`
 	// RedirectURIGiven records whether the authorization request carried
@@ -71,10 +76,12 @@ type Grant struct {
 	AccessTokens []IssuedToken `json:"access_tokens,omitempty"`
 }
 
-// RefreshToken is an opaque refresh token, stored under its SHA-256.
+// RefreshToken is an opaque refresh token: a time-ordered ID and a secret
+// whose SHA-256 is all the store keeps.
 type RefreshToken struct {
-	ID      string `json:"id"`
-	GrantID string `json:"grant_id"`
+	ID         string `json:"id"`
+	SecretHash string `json:"secret_hash"`
+	GrantID    string `json:"grant_id"`
 	// ExpiresAt is the idle expiry, never after the grant's.
 	ExpiresAt time.Time `json:"expires_at"`
 	CreatedAt time.Time `json:"created_at"`

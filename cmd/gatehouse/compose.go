@@ -21,6 +21,16 @@ func openStore(cfg Config) (*boltstore.Store, error) {
 	return st, err
 }
 
+// clientResolver builds the chain every endpoint resolves clients through.
+func clientResolver(cfg Config) (*server.ClientChain, error) {
+	clients, _ := buildClients(cfg.Clients) // validated already
+	static, err := server.NewStaticClients(clients)
+	if err != nil {
+		return nil, err
+	}
+	return &server.ClientChain{Static: static}, nil
+}
+
 // newLogger builds the process logger from the log settings.
 func newLogger(w io.Writer, cfg LogConfig) *slog.Logger {
 	var level slog.Level
@@ -38,10 +48,14 @@ func serverConfig(cfg Config) server.Config {
 	for _, p := range cfg.TrustedProxies {
 		proxies = append(proxies, netip.MustParsePrefix(p)) // validated already
 	}
+	resources, _ := buildResources(cfg.Resources) // validated already
 	return server.Config{
 		Issuer:         cfg.Issuer,
 		TrustedProxies: proxies,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
+		RefreshIdleTTL: cfg.Tokens.RefreshIdleTTL,
+		RefreshMaxTTL:  cfg.Tokens.RefreshMaxTTL,
+		Resources:      resources,
 		SessionTTL:     cfg.Login.SessionTTL,
 		Login: server.LoginLimits{
 			MaxFailuresAccount: cfg.Login.MaxFailuresAccount,

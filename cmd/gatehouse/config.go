@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/netip"
@@ -18,15 +19,39 @@ import (
 // unit says what a number or duration counts; secret:"true" masks the value
 // in `gatehouse config check`.
 type Config struct {
-	Issuer         string       `yaml:"issuer" help:"Issuer identifier (RFC 8414): the base URL of every endpoint. https, or http for a loopback host only."`
-	Listen         string       `yaml:"listen" help:"host:port of the public HTTP(S) listener."`
-	DataDir        string       `yaml:"data_dir" help:"Directory of the embedded bbolt database (created with mode 0700)."`
-	TLS            TLSConfig    `yaml:"tls"`
-	TrustedProxies []string     `yaml:"trusted_proxies" help:"CIDRs of reverse proxies whose X-Forwarded-For header is believed. Empty: the peer address is the client address."`
-	Log            LogConfig    `yaml:"log"`
-	Login          LoginConfig  `yaml:"login"`
-	Tokens         TokensConfig `yaml:"tokens"`
-	Server         ServerConfig `yaml:"server"`
+	Issuer         string           `yaml:"issuer" help:"Issuer identifier (RFC 8414): the base URL of every endpoint. https, or http for a loopback host only."`
+	Listen         string           `yaml:"listen" help:"host:port of the public HTTP(S) listener."`
+	DataDir        string           `yaml:"data_dir" help:"Directory of the embedded bbolt database (created with mode 0700)."`
+	TLS            TLSConfig        `yaml:"tls"`
+	TrustedProxies []string         `yaml:"trusted_proxies" help:"CIDRs of reverse proxies whose X-Forwarded-For header is believed. Empty: the peer address is the client address."`
+	Log            LogConfig        `yaml:"log"`
+	Login          LoginConfig      `yaml:"login"`
+	Tokens         TokensConfig     `yaml:"tokens"`
+	Server         ServerConfig     `yaml:"server"`
+	Resources      []ResourceConfig `yaml:"resources" help:"The resource servers (MCP servers) Gatehouse issues tokens for. A token's aud is the requested resource (RFC 8707); any other resource is invalid_target."`
+	Clients        []ClientConfig   `yaml:"clients" help:"Operator-registered clients. URL client IDs (CIMD) and dynamically registered clients need no entry here."`
+}
+
+// ResourceConfig is one resource server: an exact URI or a URI prefix.
+type ResourceConfig struct {
+	URI     string   `yaml:"uri" help:"The resource's exact URI, compared as a string (e.g. https://mcp.example.com/mcp)."`
+	Prefix  string   `yaml:"prefix" help:"Instead of uri: every resource under this prefix, which must end with /."`
+	Scopes  []string `yaml:"scopes" help:"Scopes this resource accepts; other requested scopes are invalid_scope."`
+	Default bool     `yaml:"default" help:"Use this resource when a request names none (at most one, uri only)."`
+}
+
+// ClientConfig is an operator-registered client (RFC 7591 §2 fields).
+type ClientConfig struct {
+	ClientID                string          `yaml:"client_id" help:"The client identifier. Must not start with https:// (that namespace is CIMD's)."`
+	ClientName              string          `yaml:"client_name" help:"Name shown on the consent page."`
+	RedirectURIs            []string        `yaml:"redirect_uris" help:"Registered redirect URIs: https, http on loopback (any port), or a private-use scheme."`
+	TokenEndpointAuthMethod string          `yaml:"token_endpoint_auth_method" help:"none, client_secret_basic, client_secret_post or private_key_jwt. Default: client_secret_basic with a secret, private_key_jwt with keys, else none."`
+	ClientSecret            string          `yaml:"client_secret" secret:"true" help:"Shared secret (at least 16 characters) for the client_secret_* methods."`
+	ClientSecretFile        string          `yaml:"client_secret_file" help:"Instead of client_secret: a file holding it."`
+	JWKS                    json.RawMessage `yaml:"jwks" help:"Public keys for private_key_jwt, as a JWK Set (YAML or JSON)."`
+	JWKSURI                 string          `yaml:"jwks_uri" help:"Instead of jwks: an https URL of the client's JWK Set."`
+	GrantTypes              []string        `yaml:"grant_types" help:"authorization_code, refresh_token, client_credentials. Default: authorization_code and refresh_token."`
+	Scope                   string          `yaml:"scope" help:"Space-separated scopes the client may request. Empty: any scope its resources accept."`
 }
 
 // TLSConfig enables HTTPS on the listener. Leave both empty to serve plain
@@ -53,6 +78,8 @@ type LoginConfig struct {
 // TokensConfig sets token lifetimes.
 type TokensConfig struct {
 	AccessTokenTTL time.Duration `yaml:"access_token_ttl" help:"Lifetime of JWT access tokens (exp - iat)."`
+	RefreshIdleTTL time.Duration `yaml:"refresh_token_idle_ttl" help:"A refresh token unused for this long expires."`
+	RefreshMaxTTL  time.Duration `yaml:"refresh_token_max_ttl" help:"Absolute lifetime of a grant: its refresh tokens stop working this long after the user approved."`
 }
 
 // ServerConfig tunes the HTTP server.
@@ -74,7 +101,11 @@ func Defaults() Config {
 			MaxFailuresIP:      30,
 			FailureWindow:      15 * time.Minute,
 		},
-		Tokens: TokensConfig{AccessTokenTTL: 10 * time.Minute},
+		Tokens: TokensConfig{
+			AccessTokenTTL: 10 * time.Minute,
+			RefreshIdleTTL: 30 * 24 * time.Hour,
+			RefreshMaxTTL:  90 * 24 * time.Hour,
+		},
 		Server: ServerConfig{ShutdownTimeout: 20 * time.Second, BodyLimit: 64 << 10},
 	}
 }
@@ -144,11 +175,18 @@ func (c *Config) Validate() []Problem {
 	if c.Tokens.AccessTokenTTL > 24*time.Hour {
 		bad("tokens.access_token_ttl", "%s is longer than 24h; access tokens should be short-lived (MCP §11.2)", c.Tokens.AccessTokenTTL)
 	}
+	positive("tokens.refresh_token_idle_ttl", c.Tokens.RefreshIdleTTL)
+	positive("tokens.refresh_token_max_ttl", c.Tokens.RefreshMaxTTL)
+	if c.Tokens.RefreshIdleTTL > c.Tokens.RefreshMaxTTL {
+		bad("tokens.refresh_token_idle_ttl", "%s is longer than tokens.refresh_token_max_ttl (%s)", c.Tokens.RefreshIdleTTL, c.Tokens.RefreshMaxTTL)
+	}
 	positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	if c.Server.BodyLimit < 1<<10 {
 		bad("server.body_limit", "must be at least 1024 bytes")
 	}
-	return ps
+	_, rps := buildResources(c.Resources)
+	_, cps := buildClients(c.Clients)
+	return append(append(ps, rps...), cps...)
 }
 
 // checkIssuer applies RFC 8414 §2 (https, no query or fragment) with the

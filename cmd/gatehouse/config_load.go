@@ -71,8 +71,12 @@ func settings() []setting {
 				Key: key, Index: idx, Type: f.Type,
 				Help: f.Tag.Get("help"), Unit: f.Tag.Get("unit"),
 				Secret: f.Tag.Get("secret") == "true",
-				Scalar: isScalar(f.Type),
+				Scalar: isScalar(f.Type) && !strings.Contains(prefix, "[]"),
 			})
+			if f.Type.Kind() == reflect.Slice && f.Type.Elem().Kind() == reflect.Struct {
+				// Document the fields of each list entry (file only).
+				walk(f.Type.Elem(), key+"[].", nil)
+			}
 		}
 	}
 	walk(reflect.TypeFor[Config](), "", nil)

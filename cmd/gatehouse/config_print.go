@@ -99,7 +99,10 @@ func WriteReference(w io.Writer) {
 	fmt.Fprintln(w, "| key | default | environment / flag | meaning |")
 	fmt.Fprintln(w, "|---|---|---|---|")
 	for _, s := range settings() {
-		d := formatDefault(def.FieldByIndex(s.Index))
+		d := "(none)"
+		if !strings.Contains(s.Key, "[]") {
+			d = formatDefault(def.FieldByIndex(s.Index))
+		}
 		how := "file only"
 		if s.Scalar {
 			how = fmt.Sprintf("`%s`<br>`--%s`", s.Env(), s.Flag())

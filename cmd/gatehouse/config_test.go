@@ -200,3 +200,72 @@ func TestReferenceListsEverySetting(t *testing.T) {
 		t.Error("docs/configuration.md is out of date: regenerate its table with `go run ./cmd/gatehouse config reference`")
 	}
 }
+
+func TestClientsAndResourcesValidation(t *testing.T) {
+	secretFile := writeFile(t, "secret", "file-secret-file-secret\n")
+	file := writeFile(t, "c.yaml", `
+resources:
+  - uri: https://mcp.example.com/mcp
+    scopes: [files:read]
+    default: true
+  - prefix: https://mcp.example.com/t
+  - uri: http://mcp.example.com/x
+clients:
+  - client_id: good
+    redirect_uris: [https://app.example.com/cb]
+    client_secret_file: `+secretFile+`
+  - client_id: https://app.example.com/client.json
+    redirect_uris: [https://app.example.com/cb]
+  - client_id: weak
+    client_secret: short
+    redirect_uris: [javascript:alert(1), http://app.example.com/cb]
+  - client_id: keyless
+    token_endpoint_auth_method: private_key_jwt
+    redirect_uris: [https://a.example/cb]
+  - client_id: cc
+    grant_types: [client_credentials, password]
+  - client_id: good
+    redirect_uris: [https://b.example/cb]
+`)
+	cfg, _, problems := LoadConfig(file, nil, nil)
+	got := map[string]string{}
+	for _, p := range problems {
+		got[p.Key] = p.Msg
+	}
+	want := map[string]string{
+		"resources[1].prefix":         "must end with /",
+		"clients[1].client_id":        "CIMD",
+		"clients[2].client_secret":    "at least 16",
+		"clients[2].redirect_uris[0]": "forbidden scheme",
+		"clients[2].redirect_uris[1]": "non-loopback",
+		"clients[3].jwks":             "exactly one of jwks and jwks_uri",
+		"clients[4].grant_types[1]":   `"password" is not one of`,
+		"clients[4].grant_types":      "confidential client",
+		"clients[5].client_id":        "configured twice",
+	}
+	for k, msg := range want {
+		if !strings.Contains(got[k], msg) {
+			t.Errorf("%s: got %q, want it to mention %q", k, got[k], msg)
+		}
+	}
+	// The first resource problem stops the resource list; the http one is
+	// reported once the prefix is fixed.
+	cfg.Resources[1].Prefix = "https://mcp.example.com/t/"
+	if _, ps := buildResources(cfg.Resources); len(ps) != 1 || !strings.Contains(ps[0].Msg, "https") {
+		t.Errorf("http resource: %v", ps)
+	}
+	clients, ps := buildClients(cfg.Clients[:1])
+	if len(ps) != 0 || len(clients) != 1 || clients[0].AuthMethod() != "client_secret_basic" || len(clients[0].SecretHash) != 32 {
+		t.Fatalf("good client = %+v %v", clients, ps)
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	code, out, errOut := gh(t, "", "config", "check", "--config", "../../testdata/gatehouse.example.yaml")
+	if code != 0 {
+		t.Fatalf("config check of the example = %d\n%s", code, errOut)
+	}
+	if strings.Contains(out, "example-secret-change-me") || !strings.Contains(out, masked) {
+		t.Fatalf("the secret is not masked:\n%s", out)
+	}
+}

@@ -56,7 +56,11 @@ func serve(ctx context.Context, env *cliEnv, cfg Config) error {
 			log.Error("close store", "err", err)
 		}
 	}()
-	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log})
+	clients, err := clientResolver(cfg)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,60 @@
+package policy
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// forbiddenSchemes can never be redirect targets: they run code, read
+// local data or are not navigations at all.
+var forbiddenSchemes = map[string]bool{
+	"javascript": true, "vbscript": true, "data": true, "file": true, "about": true,
+	"blob": true, "filesystem": true, "ftp": true, "ws": true, "wss": true, "view-source": true,
+	"chrome": true, "intent": true,
+}
+
+// MaxRedirectURILen bounds a registered redirect URI.
+const MaxRedirectURILen = 2000
+
+// CheckRegisteredRedirectURI decides whether a redirect URI may be
+// registered by an operator or through DCR (OAuth 2.1 §2.3, RFC 8252 §7,
+// RFC 9700 §2.6): an https URL; an http URL on a loopback host (native
+// apps, any port at use); or a private-use scheme for native apps
+// (RFC 8252 §7.1), never one of the dangerous schemes. It must be absolute,
+// without fragment or userinfo.
+func CheckRegisteredRedirectURI(raw string) error {
+	if raw == "" || len(raw) > MaxRedirectURILen {
+		return fmt.Errorf("must be 1 to %d characters", MaxRedirectURILen)
+	}
+	if strings.ContainsAny(raw, "#\\ \t\r\n") || strings.ContainsFunc(raw, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("%q must not contain a fragment, backslashes, spaces or control characters", raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("%q is not an absolute URI", raw)
+	}
+	if u.User != nil {
+		return fmt.Errorf("%q must not contain userinfo", raw)
+	}
+	scheme := u.Scheme // url.Parse lower-cases the scheme
+	switch {
+	case scheme == "https":
+		if u.Host == "" {
+			return fmt.Errorf("%q has no host", raw)
+		}
+		return nil
+	case scheme == "http":
+		if IsLoopbackRedirect(raw) {
+			return nil
+		}
+		return fmt.Errorf("%q uses http on a non-loopback host; use https (http only for localhost, 127.0.0.1 and [::1])", raw)
+	case forbiddenSchemes[scheme]:
+		return fmt.Errorf("%q uses the forbidden scheme %s:", raw, scheme)
+	}
+	// A private-use scheme (RFC 8252 §7.1): the scheme names the app.
+	if u.Host == "" && u.Opaque == "" && u.Path == "" {
+		return fmt.Errorf("%q has nothing after the scheme", raw)
+	}
+	return nil
+}

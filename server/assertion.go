@@ -1,0 +1,169 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// assertionAlgorithms are the JWS algorithms accepted for private_key_jwt.
+// Asymmetric only: a client's public key must never double as an HMAC
+// secret (RFC 7523 §3, RFC 8725 §3.1).
+var assertionAlgorithms = []jose.SignatureAlgorithm{
+	jose.ES256, jose.ES384, jose.ES512, jose.RS256, jose.RS384, jose.RS512,
+	jose.PS256, jose.PS384, jose.PS512, jose.EdDSA,
+}
+
+const (
+	// maxAssertionLifetime bounds exp in the future: assertions are
+	// single-use and meant to be minted per request.
+	maxAssertionLifetime = 5 * time.Minute
+	assertionLeeway      = 30 * time.Second
+)
+
+// ClientKeySource returns the public keys a private_key_jwt client signs
+// with (inline jwks, or jwks_uri fetched and cached).
+type ClientKeySource interface {
+	ClientKeys(ctx context.Context, client *oauth.Client) (jose.JSONWebKeySet, error)
+}
+
+// verifyClientAssertion checks an RFC 7523 §3 client assertion: signed by
+// one of the client's keys with an allowed algorithm, iss = sub =
+// client_id, aud naming this server, a short future exp, and a jti not seen
+// before.
+func (s *Server) verifyClientAssertion(ctx context.Context, client *oauth.Client, assertion, endpoint string) error {
+	if assertion == "" {
+		return oauth.InvalidClient("client_assertion is empty")
+	}
+	tok, err := jwt.ParseSigned(assertion, assertionAlgorithms)
+	if err != nil || len(tok.Headers) != 1 {
+		return oauth.InvalidClient("client_assertion is not a compact JWS signed with an asymmetric algorithm").WithCause(err)
+	}
+	hdr := tok.Headers[0]
+	keys, err := s.clientKeys.ClientKeys(ctx, client)
+	if err != nil {
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			return oe
+		}
+		return oauth.InvalidClient("the client's keys could not be loaded").WithCause(err)
+	}
+	key, err := pickAssertionKey(keys, hdr)
+	if err != nil {
+		return err
+	}
+	var claims jwt.Claims
+	if err := tok.Claims(key.Key, &claims); err != nil {
+		return oauth.InvalidClient("client_assertion signature does not verify").WithCause(err)
+	}
+	now := s.now()
+	switch {
+	case claims.Issuer != client.ID || claims.Subject != client.ID:
+		return oauth.InvalidClient("client_assertion iss and sub must both be the client_id")
+	case !s.acceptableAudience(claims.Audience, endpoint):
+		return oauth.InvalidClient("client_assertion aud must be the issuer %q or the endpoint URL", s.cfg.Issuer)
+	case claims.Expiry == nil:
+		return oauth.InvalidClient("client_assertion has no exp")
+	case !now.Before(claims.Expiry.Time().Add(assertionLeeway)):
+		return oauth.InvalidClient("client_assertion has expired")
+	case claims.Expiry.Time().After(now.Add(maxAssertionLifetime + assertionLeeway)):
+		return oauth.InvalidClient("client_assertion exp is more than %s ahead", maxAssertionLifetime)
+	case claims.NotBefore != nil && claims.NotBefore.Time().After(now.Add(assertionLeeway)):
+		return oauth.InvalidClient("client_assertion is not valid yet (nbf)")
+	case claims.IssuedAt != nil && claims.IssuedAt.Time().After(now.Add(assertionLeeway)):
+		return oauth.InvalidClient("client_assertion iat is in the future")
+	case claims.ID == "" || len(claims.ID) > 256:
+		return oauth.InvalidClient("client_assertion needs a jti")
+	}
+	err = s.store.UseAssertionID(ctx, client.ID, claims.ID, claims.Expiry.Time().Add(assertionLeeway))
+	if errors.Is(err, store.ErrConflict) {
+		return oauth.InvalidClient("client_assertion jti was already used (replay)")
+	}
+	return err
+}
+
+// pickAssertionKey selects the verification key by kid (or the only key),
+// enforcing the key's own alg and use, which go-jose ignores.
+func pickAssertionKey(keys jose.JSONWebKeySet, hdr jose.Header) (jose.JSONWebKey, error) {
+	var candidates []jose.JSONWebKey
+	if hdr.KeyID != "" {
+		candidates = keys.Key(hdr.KeyID)
+	} else if len(keys.Keys) == 1 {
+		candidates = keys.Keys
+	}
+	if len(candidates) != 1 {
+		return jose.JSONWebKey{}, oauth.InvalidClient("client_assertion kid %q matches no single key of the client", hdr.KeyID)
+	}
+	k := candidates[0]
+	switch {
+	case !k.IsPublic():
+		return jose.JSONWebKey{}, oauth.InvalidClient("the client's key set holds a private key")
+	case k.Algorithm != "" && k.Algorithm != hdr.Algorithm:
+		return jose.JSONWebKey{}, oauth.InvalidClient("key %q is for %s, the assertion uses %s", k.KeyID, k.Algorithm, hdr.Algorithm)
+	case k.Use != "" && k.Use != "sig":
+		return jose.JSONWebKey{}, oauth.InvalidClient("key %q is not a signing key", k.KeyID)
+	}
+	return k, nil
+}
+
+// acceptableAudience: RFC 7523 §3 lets aud be the issuer or the token
+// endpoint; the revocation and introspection endpoints accept their own
+// URL too.
+func (s *Server) acceptableAudience(aud jwt.Audience, endpoint string) bool {
+	valid := []string{s.cfg.Issuer, s.url(tokenPath), s.url(endpoint)}
+	for _, a := range aud {
+		if slices.Contains(valid, a) {
+			return true
+		}
+	}
+	return false
+}
+
+// inlineKeys is the default ClientKeySource: the client's jwks member,
+// parsed key by key (one unsupported key must not void the set), public
+// keys only. jwks_uri clients need a source that fetches.
+type inlineKeys struct{}
+
+func (inlineKeys) ClientKeys(ctx context.Context, client *oauth.Client) (jose.JSONWebKeySet, error) {
+	if len(client.Metadata.JWKS) == 0 {
+		return jose.JSONWebKeySet{}, oauth.InvalidClient("the client has no jwks to verify assertions with")
+	}
+	return ParseJWKS(client.Metadata.JWKS)
+}
+
+// ParseJWKS parses a JWK Set one key at a time, skipping keys go-jose does
+// not support and refusing private and symmetric keys.
+func ParseJWKS(raw []byte) (jose.JSONWebKeySet, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks is not a JSON Web Key Set").WithCause(err)
+	}
+	var out jose.JSONWebKeySet
+	for i, rawKey := range set.Keys {
+		var k jose.JSONWebKey
+		if err := k.UnmarshalJSON(rawKey); err != nil {
+			if errors.Is(err, jose.ErrUnsupportedKeyType) {
+				continue
+			}
+			return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks key %d: %v", i, err)
+		}
+		if !k.IsPublic() {
+			return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks key %d is private or symmetric: publish public keys only", i)
+		}
+		out.Keys = append(out.Keys, k)
+	}
+	if len(out.Keys) == 0 {
+		return out, oauth.InvalidClient("jwks holds no usable public key")
+	}
+	return out, nil
+}

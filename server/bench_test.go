@@ -1,0 +1,158 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/store/boltstore"
+)
+
+// benchServer is a server on a durable store (fsync on every commit, as in
+// production) with the standard test clients.
+func benchServer(b *testing.B) (*Server, *boltstore.Store) {
+	b.Helper()
+	st, err := boltstore.Open(b.TempDir(), boltstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	static, _ := NewStaticClients([]*oauth.Client{
+		{ID: "public-app", Metadata: oauth.ClientMetadata{TokenEndpointAuthMethod: oauth.AuthMethodNone,
+			RedirectURIs: []string{publicRedirect}, GrantTypes: []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken}}},
+		{ID: "conf-app", SecretHash: secretHash(testSecret), Metadata: oauth.ClientMetadata{
+			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, GrantTypes: []string{oauth.GrantClientCredentials}}},
+	})
+	cfg := testConfig()
+	cfg.RefreshIdleTTL, cfg.RefreshMaxTTL = time.Hour, 24*time.Hour
+	cfg.Resources = []Resource{{URI: testResource, Scopes: []string{"files:read"}}}
+	srv, err := New(context.Background(), cfg, Deps{Store: st, Clients: &ClientChain{Static: static}, Passwords: NewPasswordHasher(cheapPasswords)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return srv, st
+}
+
+func serveForm(h http.Handler, path string, form url.Values, user, pass string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// BenchmarkSignAccessToken: one ES256 JWT access token.
+func BenchmarkSignAccessToken(b *testing.B) {
+	srv, _ := benchServer(b)
+	spec, _ := srv.newTokenSpec("usr_x", "public-app", []string{testResource}, []string{"files:read"}, time.Now())
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := srv.signAccessToken(spec); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkClientCredentials: the whole token endpoint for a confidential
+// client (Basic authentication, one signature, no store write).
+func BenchmarkClientCredentials(b *testing.B) {
+	srv, _ := benchServer(b)
+	h := srv.Handler()
+	form := url.Values{"grant_type": {"client_credentials"}, "resource": {testResource}, "scope": {"files:read"}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if rec := serveForm(h, tokenPath, form, "conf-app", testSecret); rec.Code != 200 {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkCodeExchange: the whole token endpoint redeeming authorization
+// codes, 64 exchanges in flight: one signature and one durable commit each,
+// the commits shared through bbolt Batch.
+func BenchmarkCodeExchange(b *testing.B) {
+	srv, st := benchServer(b)
+	h := srv.Handler()
+	verifier, challenge := pkce()
+	codes := make([]string, b.N)
+	ids := make([]string, b.N)
+	hashes := make([]string, b.N)
+	now := time.Now()
+	for i := range codes {
+		var err error
+		if codes[i], ids[i], hashes[i], err = srv.newHandle(codePrefix); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Create the codes concurrently so setup shares commits too.
+	var next atomic.Int64
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(codes) {
+					errs <- nil
+					return
+				}
+				err := st.CreateCode(context.Background(), store.AuthCode{ID: ids[i], SecretHash: hashes[i], ClientID: "public-app",
+					RedirectURI: publicRedirect, RedirectURIGiven: true, UserID: "usr_bench", Scopes: []string{"files:read"},
+					Resources: []string{testResource}, CodeChallenge: challenge, AuthTime: now, IssuedAt: now,
+					ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(2 * time.Hour)})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	next.Store(0)
+	b.SetParallelism(32) // 32 × GOMAXPROCS goroutines
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1)) - 1
+			form := url.Values{"grant_type": {"authorization_code"}, "code": {codes[i]}, "code_verifier": {verifier},
+				"redirect_uri": {publicRedirect}, "client_id": {"public-app"}}
+			if rec := serveForm(h, tokenPath, form, "", ""); rec.Code != 200 {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkDiscovery: the metadata document.
+func BenchmarkDiscovery(b *testing.B) {
+	srv, _ := benchServer(b)
+	h := srv.Handler()
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, wellKnownOAuth, nil))
+			if rec.Code != 200 {
+				b.Fatal(rec.Code)
+			}
+		}
+	})
+}

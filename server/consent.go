@@ -1,0 +1,159 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+const consentPath = "/consent"
+
+// consentPage is the data of the consent screen.
+type consentPage struct {
+	Action, CSRF, Request, Fingerprint, UserID string
+	ClientName                                 string
+	ClientID                                   string
+	ClientHost                                 string // for URL client IDs: the host the user must trust
+	SelfAsserted                               bool   // the name comes from the client, not the operator
+	Kind                                       string
+	RedirectHost                               string
+	Loopback                                   bool
+	Scopes                                     []string
+	Resources                                  []string
+	Username                                   string
+	Notice                                     string
+	LogoutAction                               string
+}
+
+// needsConsent reports whether the user must approve this request: no
+// earlier consent, prompt=consent, more scopes or resources than approved,
+// or client metadata changed since (a different fingerprint).
+func (s *Server) needsConsent(c echo.Context, user store.User, req *authzRequest) (bool, error) {
+	if req.Prompt[oauth.PromptConsent] {
+		return true, nil
+	}
+	con, err := s.store.Consent(c.Request().Context(), user.ID, req.Client.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return con.Fingerprint != req.Client.Fingerprint || !subset(req.Scopes, con.Scopes) || !subset(req.Resources, con.Resources), nil
+}
+
+// renderConsent shows who is asking for what. For a URL client ID the
+// host is what identifies the client; the name is only its own claim
+// (CIMD -02 §8.5).
+func (s *Server) renderConsent(c echo.Context, user store.User, req *authzRequest, notice string) error {
+	token, err := s.csrfToken(c)
+	if err != nil {
+		return err
+	}
+	p := consentPage{
+		Action: s.base + consentPath, CSRF: token, Request: req.params.Encode(),
+		Fingerprint: req.Client.Fingerprint, UserID: user.ID,
+		ClientName: req.Client.DisplayName(), ClientID: req.Client.ID, Kind: string(req.Client.Kind),
+		SelfAsserted: req.Client.Kind != oauth.ClientStatic,
+		Scopes:       req.Scopes, Resources: req.Resources, Username: user.Name, Notice: notice,
+		Loopback:     policy.IsLoopbackRedirect(req.RedirectURI),
+		LogoutAction: s.base + logoutPath,
+	}
+	if u, err := url.Parse(req.Client.ID); err == nil && u.Scheme == "https" {
+		p.ClientHost = u.Host
+	}
+	if u, err := url.Parse(req.RedirectURI); err == nil {
+		p.RedirectHost = u.Host
+		if u.Host == "" {
+			p.RedirectHost = u.Scheme + ":"
+		}
+	}
+	return s.render(c, http.StatusOK, "consent", "Authorize "+p.ClientName, p)
+}
+
+// handleConsent receives the user's decision. The authorization request
+// travels in the form and is validated again from scratch, so nothing the
+// page carried is trusted; if the client's metadata changed since the page
+// was shown, the user is asked again.
+func (s *Server) handleConsent(c echo.Context) error {
+	form, err := postForm(c)
+	if err != nil {
+		return pageErrorFrom(asOAuth(err), "Invalid consent request")
+	}
+	if !s.csrfValid(c) {
+		return &pageError{Status: http.StatusForbidden, Title: "Consent refused",
+			Detail: "The consent form expired. Return to the application and start again."}
+	}
+	params, err := url.ParseQuery(form.Get("request"))
+	if err != nil {
+		return &pageError{Status: http.StatusBadRequest, Title: "Invalid consent request", Detail: "The form was altered."}
+	}
+	req, err := s.parseAuthorizeRequest(c.Request().Context(), params)
+	if err != nil {
+		return err
+	}
+	user, sess, err := s.currentUser(c)
+	if errors.Is(err, store.ErrNotFound) {
+		return s.redirectToLogin(c, req)
+	}
+	if err != nil {
+		return err
+	}
+	if form.Get("user") != user.ID {
+		return s.renderConsent(c, user, req, "You signed in as another user since this page was shown. Please review again.")
+	}
+	if form.Get("fingerprint") != req.Client.Fingerprint {
+		return s.renderConsent(c, user, req, "The application's details changed since this page was shown. Please review them again.")
+	}
+	log := requestLogger(c, s.log)
+	switch form.Get("decision") {
+	case "allow":
+	case "deny":
+		log.Info("consent denied", "event", "consent_denied", "client_id", req.Client.ID, "user_id", user.ID)
+		return s.writeRedirectError(c, &redirectError{req: req, err: oauth.AccessDenied("the user denied the request")})
+	default:
+		return &pageError{Status: http.StatusBadRequest, Title: "Invalid consent request", Detail: "No decision was submitted."}
+	}
+	if err := s.recordConsent(c, user, req); err != nil {
+		return err
+	}
+	log.Info("consent granted", "event", "consent_granted", "client_id", req.Client.ID, "user_id", user.ID,
+		"scopes", strings.Join(req.Scopes, " "), "resources", strings.Join(req.Resources, " "))
+	return s.issueCode(c, user, sess, req)
+}
+
+// recordConsent remembers the approval. Under an unchanged fingerprint the
+// new scopes and resources are added to what was approved before.
+func (s *Server) recordConsent(c echo.Context, user store.User, req *authzRequest) error {
+	ctx := c.Request().Context()
+	con := store.Consent{UserID: user.ID, ClientID: req.Client.ID, ClientName: req.Client.DisplayName(),
+		Fingerprint: req.Client.Fingerprint, GrantedAt: s.now()}
+	old, err := s.store.Consent(ctx, user.ID, req.Client.ID)
+	switch {
+	case err == nil && old.Fingerprint == con.Fingerprint:
+		con.Scopes, con.Resources = union(old.Scopes, req.Scopes), union(old.Resources, req.Resources)
+	case err == nil || errors.Is(err, store.ErrNotFound):
+		con.Scopes, con.Resources = req.Scopes, req.Resources
+	default:
+		return err
+	}
+	return s.store.PutConsent(ctx, con)
+}
+
+func union(a, b []string) []string {
+	out := append([]string(nil), a...)
+	for _, x := range b {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

@@ -1,0 +1,108 @@
+package server
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+const introspectPath = "/introspect"
+
+// introspection is the RFC 7662 §2.2 response.
+type introspection struct {
+	Active    bool     `json:"active"`
+	Scope     string   `json:"scope,omitempty"`
+	ClientID  string   `json:"client_id,omitempty"`
+	Username  string   `json:"username,omitempty"`
+	TokenType string   `json:"token_type,omitempty"`
+	Exp       int64    `json:"exp,omitempty"`
+	Iat       int64    `json:"iat,omitempty"`
+	Sub       string   `json:"sub,omitempty"`
+	Aud       []string `json:"aud,omitempty"`
+	Iss       string   `json:"iss,omitempty"`
+	JTI       string   `json:"jti,omitempty"`
+}
+
+// handleIntrospect is the introspection endpoint (RFC 7662). Callers must
+// authenticate as confidential clients (resource servers are registered as
+// such); public clients are refused, so an anonymous party cannot probe
+// tokens. Access tokens are active until they expire unless revoked;
+// refresh tokens are reported only to the client they belong to.
+func (s *Server) handleIntrospect(c echo.Context) error {
+	noStore(c)
+	form, err := postForm(c)
+	if err != nil {
+		return err
+	}
+	caller, err := s.authenticateClient(c, form, introspectPath)
+	if err != nil {
+		return err
+	}
+	if caller.IsPublic() {
+		return oauth.InvalidClient("introspection requires an authenticated (confidential) client")
+	}
+	token := form.Get("token")
+	if token == "" {
+		return oauth.InvalidRequest("token is required")
+	}
+	var resp introspection
+	if strings.HasPrefix(token, refreshPrefix) {
+		resp, err = s.introspectRefresh(c, caller, token)
+	} else {
+		resp, err = s.introspectAccess(c, token)
+	}
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+func (s *Server) introspectAccess(c echo.Context, token string) (introspection, error) {
+	claims, err := s.parseAccessToken(token)
+	if err != nil || !s.now().Before(claims.Expiry.Time()) {
+		return introspection{}, nil
+	}
+	ctx := c.Request().Context()
+	revoked, err := s.store.AccessTokenRevoked(ctx, claims.ID)
+	if err != nil || revoked {
+		return introspection{}, err
+	}
+	resp := introspection{
+		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, TokenType: oauth.TokenTypeBearer,
+		Exp: claims.Expiry.Time().Unix(), Sub: claims.Subject, Aud: claims.Audience, Iss: claims.Issuer, JTI: claims.ID,
+	}
+	if claims.IssuedAt != nil {
+		resp.Iat = claims.IssuedAt.Time().Unix()
+	}
+	if u, err := s.store.UserByID(ctx, claims.Subject); err == nil {
+		resp.Username = u.Name
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return introspection{}, err
+	}
+	return resp, nil
+}
+
+func (s *Server) introspectRefresh(c echo.Context, caller *oauth.Client, token string) (introspection, error) {
+	ctx := c.Request().Context()
+	rt, _, err := s.lookupRefreshToken(c, token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !rt.RotatedAt.IsZero()) {
+		return introspection{}, nil
+	}
+	if err != nil {
+		return introspection{}, err
+	}
+	g, err := s.store.Grant(ctx, rt.GrantID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && g.ClientID != caller.ID) {
+		return introspection{}, nil
+	}
+	if err != nil {
+		return introspection{}, err
+	}
+	return introspection{Active: true, Scope: oauth.JoinScope(g.Scopes), ClientID: g.ClientID, Sub: g.UserID,
+		Aud: g.Resources, Iss: s.cfg.Issuer, Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(), TokenType: "refresh_token"}, nil
+}

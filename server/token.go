@@ -1,0 +1,101 @@
+package server
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+const tokenPath = "/token"
+
+// tokenResponse is the successful token response (RFC 6749 §5.1).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope,omitempty"`
+}
+
+// handleToken is the token endpoint (OAuth 2.1 §3.2). The client is
+// authenticated before the grant is looked at, so a failed authentication
+// never consumes a code or a refresh token.
+func (s *Server) handleToken(c echo.Context) error {
+	noStore(c)
+	form, err := postForm(c, "resource")
+	if err != nil {
+		return err
+	}
+	client, err := s.authenticateClient(c, form, tokenPath)
+	if err != nil {
+		return err
+	}
+	grantType := form.Get("grant_type")
+	switch grantType {
+	case "":
+		return oauth.InvalidRequest("grant_type is required")
+	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials:
+	default:
+		return oauth.UnsupportedGrantType("grant_type %q is not supported", truncate(grantType, 80))
+	}
+	if !client.AllowsGrant(grantType) {
+		return oauth.UnauthorizedClient("the client is not registered for the %s grant", grantType)
+	}
+	switch grantType {
+	case oauth.GrantAuthorizationCode:
+		return s.exchangeCode(c, client, form)
+	case oauth.GrantRefreshToken:
+		return s.exchangeRefreshToken(c, client, form)
+	default:
+		return s.clientCredentials(c, client, form)
+	}
+}
+
+// writeTokenResponse sends the tokens. The response carries scope when it
+// differs from what the client asked for (OAuth 2.1 §3.2.3): always when
+// the request named no scope, so the client learns what it got.
+func (s *Server) writeTokenResponse(c echo.Context, access string, spec tokenSpec, refresh string, requested []string) error {
+	resp := tokenResponse{
+		AccessToken:  access,
+		TokenType:    oauth.TokenTypeBearer,
+		ExpiresIn:    int64(spec.ExpiresAt.Sub(spec.IssuedAt) / time.Second),
+		RefreshToken: refresh,
+	}
+	if requested == nil || !sameSet(requested, spec.Scopes) {
+		resp.Scope = oauth.JoinScope(spec.Scopes)
+	}
+	return c.JSON(http.StatusOK, resp)
+}
+
+// noStore marks a response as uncacheable (RFC 6749 §5.1).
+func noStore(c echo.Context) {
+	h := c.Response().Header()
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+}
+
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}
+
+// subset reports whether every element of a is in b.
+func subset(a, b []string) bool {
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,36 @@
+package server
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+// clientCredentials issues a token to a confidential client acting on its
+// own behalf (OAuth 2.1 §4.2). The subject is the client_id; no refresh
+// token is issued and nothing is stored, so this path costs one signature.
+func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form url.Values) error {
+	if client.IsPublic() {
+		return oauth.UnauthorizedClient("client_credentials requires a confidential client")
+	}
+	aud, entries, err := s.resources.resolve(form["resource"])
+	if err != nil {
+		return err
+	}
+	scopes := oauth.SplitScope(form.Get("scope"))
+	if err := checkScopes(scopes, entries, client); err != nil {
+		return err
+	}
+	spec, err := s.newTokenSpec(client.ID, client.ID, aud, scopes, time.Time{})
+	if err != nil {
+		return err
+	}
+	access, err := s.signAccessToken(spec)
+	if err != nil {
+		return err
+	}
+	return s.writeTokenResponse(c, access, spec, "", scopes)
+}

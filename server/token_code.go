@@ -1,0 +1,163 @@
+package server
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"net/url"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// exchangeCode redeems an authorization code (OAuth 2.1 §4.1.3). Checks
+// run in an order that never lets a failed request consume the code: the
+// client is already authenticated; the code's bindings (client, redirect
+// URI, PKCE) are checked on a read; only then does one atomic commit mark
+// it redeemed and store the grant. The cost is one store commit (shared
+// with concurrent exchanges) and one signature.
+func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Values) error {
+	raw, verifier := form.Get("code"), form.Get("code_verifier")
+	switch {
+	case raw == "":
+		return oauth.InvalidRequest("code is required")
+	case verifier == "":
+		return oauth.InvalidRequest("code_verifier is required: every client must use PKCE")
+	case !validPKCEValue(verifier):
+		return oauth.InvalidRequest("code_verifier must be 43 to 128 characters of [A-Z a-z 0-9 - . _ ~] (RFC 7636 §4.1)")
+	}
+	ctx := c.Request().Context()
+	id, secret, ok := parseHandle(raw, codePrefix)
+	if !ok {
+		return oauth.InvalidGrant("the authorization code is invalid or expired")
+	}
+	code, err := s.store.Code(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !secretMatches(secret, code.SecretHash)) {
+		return oauth.InvalidGrant("the authorization code is invalid or expired")
+	}
+	if err != nil {
+		return err
+	}
+	if err := checkCodeBinding(code, client, form, verifier); err != nil {
+		return err
+	}
+	// Past this point the request proves possession of the code and its
+	// verifier, so a redeemed code means replay: revoke what it issued
+	// (OAuth 2.1 §4.1.3, RFC 9700 §4.5).
+	if code.Redeemed() {
+		return s.codeReplayed(c, code)
+	}
+	now := s.now()
+	if !now.Before(code.ExpiresAt) {
+		return oauth.InvalidGrant("the authorization code has expired")
+	}
+	aud, err := narrowResources(form["resource"], code.Resources)
+	if err != nil {
+		return err
+	}
+	grantID, err := s.orderedID()
+	if err != nil {
+		return err
+	}
+	spec, err := s.newTokenSpec(code.UserID, client.ID, aud, code.Scopes, code.AuthTime)
+	if err != nil {
+		return err
+	}
+	g := store.Grant{
+		ID: grantID, ClientID: client.ID, UserID: code.UserID, Scopes: code.Scopes, Resources: code.Resources,
+		AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL), LastUsedAt: now,
+		AccessTokens: []store.IssuedToken{spec.issued()},
+	}
+	var refresh string
+	var rt store.RefreshToken
+	if client.AllowsGrant(oauth.GrantRefreshToken) {
+		if refresh, rt, err = s.newRefreshToken(now, g.ExpiresAt); err != nil {
+			return err
+		}
+	}
+	err = s.store.RedeemCode(ctx, id, now, g, rt)
+	switch {
+	case errors.Is(err, store.ErrAlreadyRedeemed):
+		// Lost a race with another redemption of the same code.
+		if code, err = s.store.Code(ctx, id); err != nil {
+			return err
+		}
+		return s.codeReplayed(c, code)
+	case errors.Is(err, store.ErrNotFound):
+		return oauth.InvalidGrant("the authorization code has expired")
+	case err != nil:
+		return err
+	}
+	access, err := s.signAccessToken(spec)
+	if err != nil {
+		return err
+	}
+	return s.writeTokenResponse(c, access, spec, refresh, code.Scopes)
+}
+
+// checkCodeBinding enforces what the code is bound to: the client, the
+// redirect URI and the PKCE challenge (OAuth 2.1 §4.1.3).
+func checkCodeBinding(code store.AuthCode, client *oauth.Client, form url.Values, verifier string) error {
+	if code.ClientID != client.ID {
+		return oauth.InvalidGrant("the authorization code was issued to another client")
+	}
+	redirect, given := form.Get("redirect_uri"), form.Has("redirect_uri")
+	if (given || code.RedirectURIGiven) && redirect != code.RedirectURI {
+		return oauth.InvalidGrant("redirect_uri does not match the authorization request")
+	}
+	sum := sha256.Sum256([]byte(verifier))
+	challenge := base64.RawURLEncoding.EncodeToString(sum[:])
+	if subtle.ConstantTimeCompare([]byte(challenge), []byte(code.CodeChallenge)) != 1 {
+		return oauth.InvalidGrant("code_verifier does not match the code_challenge (PKCE)")
+	}
+	return nil
+}
+
+// codeReplayed revokes the grant a replayed code issued.
+func (s *Server) codeReplayed(c echo.Context, code store.AuthCode) error {
+	log := requestLogger(c, s.log)
+	if code.GrantID != "" {
+		if err := s.store.RevokeGrant(c.Request().Context(), code.GrantID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+	}
+	log.Warn("authorization code replayed: grant revoked", "event", "code_replay", "client_id", code.ClientID, "grant_id", code.GrantID)
+	return oauth.InvalidGrant("the authorization code was already used; the tokens it issued have been revoked")
+}
+
+// narrowResources checks the token request's resource parameters against
+// the grant (RFC 8707 §2.2): each must be one the user authorized. None
+// means all of them.
+func narrowResources(requested, granted []string) ([]string, error) {
+	if len(requested) == 0 {
+		return granted, nil
+	}
+	var out []string
+	for _, r := range requested {
+		if !subset([]string{r}, granted) {
+			return nil, oauth.InvalidTarget("resource %q was not part of the authorization", truncate(r, 200))
+		}
+		if !subset([]string{r}, out) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// validPKCEValue: code_verifier and code_challenge are 43-128 characters
+// of the unreserved set (RFC 7636 §4.1, §4.2).
+func validPKCEValue(v string) bool {
+	if len(v) < 43 || len(v) > 128 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~') {
+			return false
+		}
+	}
+	return true
+}

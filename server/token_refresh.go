@@ -1,0 +1,120 @@
+package server
+
+import (
+	"errors"
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// newRefreshToken mints an opaque refresh token. The store keeps only its
+// hash; it expires when idle, and never after the grant.
+func (s *Server) newRefreshToken(now, grantExpiry time.Time) (string, store.RefreshToken, error) {
+	tok, id, secretHash, err := s.newHandle(refreshPrefix)
+	if err != nil {
+		return "", store.RefreshToken{}, err
+	}
+	exp := now.Add(s.cfg.RefreshIdleTTL)
+	if exp.After(grantExpiry) {
+		exp = grantExpiry
+	}
+	return tok, store.RefreshToken{ID: id, SecretHash: secretHash, CreatedAt: now, ExpiresAt: exp}, nil
+}
+
+// lookupRefreshToken finds the record of a presented refresh token and
+// checks its secret; a wrong secret is reported as ErrNotFound, so it can
+// never trigger reuse detection on somebody else's grant.
+func (s *Server) lookupRefreshToken(c echo.Context, raw string) (store.RefreshToken, string, error) {
+	id, secret, ok := parseHandle(raw, refreshPrefix)
+	if !ok {
+		return store.RefreshToken{}, "", store.ErrNotFound
+	}
+	rt, err := s.store.RefreshToken(c.Request().Context(), id)
+	if err == nil && !secretMatches(secret, rt.SecretHash) {
+		return store.RefreshToken{}, "", store.ErrNotFound
+	}
+	return rt, id, err
+}
+
+// exchangeRefreshToken rotates a refresh token (OAuth 2.1 §4.3.1): the old
+// token stops working, a new one is returned, and presenting the old one
+// again revokes the whole grant (RFC 9700 §4.14.2).
+func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form url.Values) error {
+	raw := form.Get("refresh_token")
+	if raw == "" {
+		return oauth.InvalidRequest("refresh_token is required")
+	}
+	ctx := c.Request().Context()
+	rt, id, err := s.lookupRefreshToken(c, raw)
+	if errors.Is(err, store.ErrNotFound) {
+		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
+	}
+	if err != nil {
+		return err
+	}
+	g, err := s.store.Grant(ctx, rt.GrantID)
+	if errors.Is(err, store.ErrNotFound) {
+		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
+	}
+	if err != nil {
+		return err
+	}
+	// Binding first: a client presenting another client's token learns
+	// nothing and revokes nothing.
+	if g.ClientID != client.ID {
+		return oauth.InvalidGrant("the refresh token was issued to another client")
+	}
+	scopes := g.Scopes
+	requested := oauth.SplitScope(form.Get("scope"))
+	if form.Has("scope") {
+		if !subset(requested, g.Scopes) {
+			return oauth.InvalidScope("a refresh may narrow the scope but not widen it")
+		}
+		scopes = requested
+	}
+	aud, err := narrowResources(form["resource"], g.Resources)
+	if err != nil {
+		return err
+	}
+	if g.UserID != "" {
+		if _, err := s.store.UserByID(ctx, g.UserID); errors.Is(err, store.ErrNotFound) {
+			_ = s.store.RevokeGrant(ctx, g.ID)
+			return oauth.InvalidGrant("the user of this grant no longer exists")
+		} else if err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	spec, err := s.newTokenSpec(g.UserID, client.ID, aud, scopes, g.AuthTime)
+	if err != nil {
+		return err
+	}
+	next, nextRT, err := s.newRefreshToken(now, g.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.RotateRefreshToken(ctx, id, now, nextRT, spec.issued())
+	switch {
+	case errors.Is(err, store.ErrRefreshReused):
+		requestLogger(c, s.log).Warn("refresh token reused: grant revoked", "event", "refresh_reuse",
+			"client_id", client.ID, "grant_id", g.ID, "user_id", g.UserID)
+		return oauth.InvalidGrant("the refresh token was already used; the grant has been revoked")
+	case errors.Is(err, store.ErrNotFound):
+		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
+	case err != nil:
+		return err
+	}
+	access, err := s.signAccessToken(spec)
+	if err != nil {
+		return err
+	}
+	var req []string
+	if form.Has("scope") {
+		req = requested
+	}
+	return s.writeTokenResponse(c, access, spec, next, req)
+}
