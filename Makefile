@@ -1,7 +1,7 @@
 # The README's test command is `make test`; CI (.ci/run) calls it too.
 GO ?= go
 
-.PHONY: test unit lint fuzz bench
+.PHONY: test unit lint fuzz bench docs
 
 # Every test: formatting and vet, the unit and integration tests with the
 # race detector, and a short run of every fuzz target.
@@ -23,3 +23,10 @@ fuzz:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Regenerate the settings table at the end of docs/configuration.md.
+docs:
+	@sed -n '1,/^| key | default |/p' docs/configuration.md | sed '$$d' > docs/.configuration.md.tmp
+	@$(GO) run ./cmd/gatehouse config reference >> docs/.configuration.md.tmp
+	@mv docs/.configuration.md.tmp docs/configuration.md
+	@echo "docs/configuration.md regenerated"

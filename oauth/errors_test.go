@@ -70,3 +70,26 @@ func TestSplitScope(t *testing.T) {
 		t.Fatal("blank scope should be nil")
 	}
 }
+
+func TestFingerprint(t *testing.T) {
+	base := ClientMetadata{RedirectURIs: []string{"https://a/cb"}, ClientName: "A", JWKS: []byte(`{"keys": [ {"kty":"EC"} ]}`)}
+	same := base
+	same.JWKS = []byte(`{"keys":[{"kty":"EC"}]}`)
+	same.ClientURI = "https://elsewhere" // not security-relevant
+	if Fingerprint(base) != Fingerprint(same) {
+		t.Fatal("whitespace or an irrelevant field changed the fingerprint")
+	}
+	for name, mod := range map[string]func(*ClientMetadata){
+		"redirect": func(m *ClientMetadata) { m.RedirectURIs = []string{"https://a/cb2"} },
+		"name":     func(m *ClientMetadata) { m.ClientName = "B" },
+		"keys":     func(m *ClientMetadata) { m.JWKS = []byte(`{"keys":[]}`) },
+		"method":   func(m *ClientMetadata) { m.TokenEndpointAuthMethod = "private_key_jwt" },
+		"logo":     func(m *ClientMetadata) { m.LogoURI = "https://a/logo.png" },
+	} {
+		m := base
+		mod(&m)
+		if Fingerprint(m) == Fingerprint(base) {
+			t.Errorf("changing %s did not change the fingerprint", name)
+		}
+	}
+}

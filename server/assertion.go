@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -11,16 +10,13 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// assertionAlgorithms are the JWS algorithms accepted for private_key_jwt.
-// Asymmetric only: a client's public key must never double as an HMAC
-// secret (RFC 7523 §3, RFC 8725 §3.1).
-var assertionAlgorithms = []jose.SignatureAlgorithm{
-	jose.ES256, jose.ES384, jose.ES512, jose.RS256, jose.RS384, jose.RS512,
-	jose.PS256, jose.PS384, jose.PS512, jose.EdDSA,
-}
+// assertionAlgorithms are the JWS algorithms accepted for private_key_jwt
+// (RFC 7523 §3): asymmetric only.
+var assertionAlgorithms = policy.AssertionAlgorithms
 
 const (
 	// maxAssertionLifetime bounds exp in the future: assertions are
@@ -128,42 +124,17 @@ func (s *Server) acceptableAudience(aud jwt.Audience, endpoint string) bool {
 }
 
 // inlineKeys is the default ClientKeySource: the client's jwks member,
-// parsed key by key (one unsupported key must not void the set), public
-// keys only. jwks_uri clients need a source that fetches.
+// parsed key by key, public keys only. jwks_uri clients need a source that
+// fetches.
 type inlineKeys struct{}
 
 func (inlineKeys) ClientKeys(ctx context.Context, client *oauth.Client) (jose.JSONWebKeySet, error) {
 	if len(client.Metadata.JWKS) == 0 {
 		return jose.JSONWebKeySet{}, oauth.InvalidClient("the client has no jwks to verify assertions with")
 	}
-	return ParseJWKS(client.Metadata.JWKS)
-}
-
-// ParseJWKS parses a JWK Set one key at a time, skipping keys go-jose does
-// not support and refusing private and symmetric keys.
-func ParseJWKS(raw []byte) (jose.JSONWebKeySet, error) {
-	var set struct {
-		Keys []json.RawMessage `json:"keys"`
+	set, err := policy.ParseClientJWKS(client.Metadata.JWKS)
+	if err != nil {
+		return set, oauth.InvalidClient("the client's jwks %v", err)
 	}
-	if err := json.Unmarshal(raw, &set); err != nil {
-		return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks is not a JSON Web Key Set").WithCause(err)
-	}
-	var out jose.JSONWebKeySet
-	for i, rawKey := range set.Keys {
-		var k jose.JSONWebKey
-		if err := k.UnmarshalJSON(rawKey); err != nil {
-			if errors.Is(err, jose.ErrUnsupportedKeyType) {
-				continue
-			}
-			return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks key %d: %v", i, err)
-		}
-		if !k.IsPublic() {
-			return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks key %d is private or symmetric: publish public keys only", i)
-		}
-		out.Keys = append(out.Keys, k)
-	}
-	if len(out.Keys) == 0 {
-		return out, oauth.InvalidClient("jwks holds no usable public key")
-	}
-	return out, nil
+	return set, nil
 }

@@ -5,11 +5,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
@@ -152,6 +154,43 @@ func BenchmarkDiscovery(b *testing.B) {
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, wellKnownOAuth, nil))
 			if rec.Code != 200 {
 				b.Fatal(rec.Code)
+			}
+		}
+	})
+}
+
+// BenchmarkRegister: RFC 7591 registrations of distinct public clients,
+// 64 in flight, on a durable store: one validation and one shared commit
+// each.
+func BenchmarkRegister(b *testing.B) {
+	st, err := boltstore.Open(b.TempDir(), boltstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	cfg := testConfig()
+	cfg.Register = RegisterLimits{PerIPPerMinute: 1 << 30, GlobalPerSecond: 1 << 30, MaxBody: 16 << 10}
+	reg := dcr.New(dcr.DefaultConfig(), st, nil, nil)
+	srv, err := New(context.Background(), cfg, Deps{Store: st, Registration: reg, Clients: &ClientChain{DCR: reg},
+		Passwords: NewPasswordHasher(cheapPasswords)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			body := `{"redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"client_name":"bench-` +
+				strconv.FormatInt(n.Add(1), 10) + `","application_type":"native"}`
+			req := httptest.NewRequest(http.MethodPost, registerPath, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusCreated {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
 			}
 		}
 	})

@@ -2,9 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -87,7 +84,7 @@ func NewStaticClients(clients []*oauth.Client) (*StaticClients, error) {
 		}
 		c.Kind = oauth.ClientStatic
 		if c.Fingerprint == "" {
-			c.Fingerprint = MetadataFingerprint(c.Metadata)
+			c.Fingerprint = oauth.Fingerprint(c.Metadata)
 		}
 		sc.byID[c.ID] = c
 	}
@@ -96,26 +93,6 @@ func NewStaticClients(clients []*oauth.Client) (*StaticClients, error) {
 
 // Len is the number of static clients.
 func (sc *StaticClients) Len() int { return len(sc.byID) }
-
-// MetadataFingerprint hashes the security-relevant metadata (CIMD -02
-// §8.4): redirect URIs, authentication method, keys, grant types, scope,
-// name and logo. Consent given under one fingerprint is asked for again
-// when it changes.
-func MetadataFingerprint(m oauth.ClientMetadata) string {
-	relevant := struct {
-		RedirectURIs []string        `json:"r"`
-		AuthMethod   string          `json:"a"`
-		GrantTypes   []string        `json:"g"`
-		Scope        string          `json:"s"`
-		JWKS         json.RawMessage `json:"k,omitempty"`
-		JWKSURI      string          `json:"u"`
-		Name         string          `json:"n"`
-		Logo         string          `json:"l"`
-	}{m.RedirectURIs, m.TokenEndpointAuthMethod, m.GrantTypes, m.Scope, m.JWKS, m.JWKSURI, m.ClientName, m.LogoURI}
-	b, _ := json.Marshal(relevant)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
-}
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

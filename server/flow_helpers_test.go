@@ -17,6 +17,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
@@ -41,6 +42,11 @@ type oauthEnv struct {
 }
 
 func newOAuthEnv(t *testing.T, mutate ...func(*Config)) *oauthEnv {
+	t.Helper()
+	return newOAuthEnvWith(t, nil, mutate...)
+}
+
+func newOAuthEnvWith(t *testing.T, dcrConfig *dcr.Config, mutate ...func(*Config)) *oauthEnv {
 	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
@@ -69,7 +75,7 @@ func newOAuthEnv(t *testing.T, mutate ...func(*Config)) *oauthEnv {
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	env := &testEnv{t: t, clock: newStartClock(), dir: t.TempDir(), clients: clients}
+	env := &testEnv{t: t, clock: newStartClock(), dir: t.TempDir(), clients: clients, dcr: dcrConfig}
 	env.openStore()
 	env.start(cfg)
 	env.addUser(testUser, testPassword)

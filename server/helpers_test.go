@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
 	"github.com/gatehouse-dev/gatehouse/store/storetest"
@@ -34,6 +35,9 @@ type testEnv struct {
 	dir    string
 	// clients are the static clients the server resolves.
 	clients []*oauth.Client
+	// dcr, when set, configures dynamic registration.
+	dcr *dcr.Config
+	reg *dcr.Service
 }
 
 func testConfig() Config {
@@ -77,10 +81,18 @@ func (e *testEnv) start(cfg Config) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	srv, err := New(context.Background(), cfg, Deps{
-		Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords),
-		Clients: &ClientChain{Static: static},
-	})
+	chain := &ClientChain{Static: static}
+	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain}
+	if e.dcr != nil {
+		dc := *e.dcr
+		dc.RegistrationURL = func(id string) string { return cfg.Issuer + registerPath + "/" + id }
+		e.reg = dcr.New(dc, e.store, e.clock.Now, nil)
+		chain.DCR, deps.Registration = e.reg, e.reg
+	}
+	if cfg.Register.MaxBody == 0 {
+		cfg.Register = RegisterLimits{PerIPPerMinute: 1000, GlobalPerSecond: 1000, MaxBody: 16 << 10}
+	}
+	srv, err := New(context.Background(), cfg, deps)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
@@ -78,6 +79,9 @@ func (s *Server) buildMetadata() *metadataDoc {
 		CodeChallengeMethodsSupported:     []string{oauth.PKCEMethodS256},
 		AuthorizationResponseISSSupported: true,
 		PromptValuesSupported:             []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
+	}
+	if s.registration != nil && s.registration.Config().Mode != dcr.ModeClosed {
+		md.RegistrationEndpoint = s.url(registerPath)
 	}
 	body, err := json.Marshal(md)
 	if err != nil {

@@ -153,7 +153,7 @@ func corsAPI(next echo.HandlerFunc) echo.HandlerFunc {
 // preflight answers CORS preflight requests for the API endpoints.
 func preflight(c echo.Context) error {
 	h := c.Response().Header()
-	h.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+	h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 	h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version, DPoP")
 	h.Set("Access-Control-Max-Age", "86400")
 	return c.NoContent(http.StatusNoContent)

@@ -90,4 +90,5 @@ func (s *Server) sweep(ctx context.Context) {
 		s.log.Debug("swept expired records", "count", n)
 	}
 	s.limiter.cleanup(now)
+	s.regLimiter.cleanup(now)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -41,6 +42,8 @@ type Config struct {
 	Login LoginLimits
 	// BodyLimit caps every request body, in bytes.
 	BodyLimit int64
+	// Register bounds the registration endpoint.
+	Register RegisterLimits
 }
 
 // LoginLimits bounds failed sign-ins per account and per client IP.
@@ -67,6 +70,8 @@ type Deps struct {
 	// ClientKeys provides private_key_jwt verification keys (default: the
 	// client's inline jwks only).
 	ClientKeys ClientKeySource
+	// Registration enables RFC 7591/7592 at /register (nil: no DCR).
+	Registration *dcr.Service
 }
 
 // Server is a configured Gatehouse HTTP server.
@@ -83,13 +88,16 @@ type Server struct {
 	clients    ClientResolver
 	clientKeys ClientKeySource
 	resources  *Resources
-	limiter    *loginLimiter
-	pages      *pages
-	csrfKey    []byte
-	metadata   *metadataDoc
-	echo       *echo.Echo
-	draining   atomic.Bool
-	secure     bool // the issuer is https: cookies get Secure
+	// registration is nil when DCR is off; regLimiter throttles it.
+	registration *dcr.Service
+	regLimiter   *registrationLimiter
+	limiter      *loginLimiter
+	pages        *pages
+	csrfKey      []byte
+	metadata     *metadataDoc
+	echo         *echo.Echo
+	draining     atomic.Bool
+	secure       bool // the issuer is https: cookies get Secure
 }
 
 // New builds a server: it loads (or, on first start, creates) the signing
@@ -103,17 +111,19 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("server: issuer %q is not an absolute URL", cfg.Issuer)
 	}
 	s := &Server{
-		cfg:        cfg,
-		issuer:     issuer,
-		base:       strings.TrimSuffix(issuer.Path, "/"),
-		store:      deps.Store,
-		log:        deps.Logger,
-		now:        deps.Now,
-		rand:       deps.Rand,
-		passwords:  deps.Passwords,
-		clients:    deps.Clients,
-		clientKeys: deps.ClientKeys,
-		secure:     issuer.Scheme == "https",
+		cfg:          cfg,
+		issuer:       issuer,
+		base:         strings.TrimSuffix(issuer.Path, "/"),
+		store:        deps.Store,
+		log:          deps.Logger,
+		now:          deps.Now,
+		rand:         deps.Rand,
+		passwords:    deps.Passwords,
+		clients:      deps.Clients,
+		clientKeys:   deps.ClientKeys,
+		secure:       issuer.Scheme == "https",
+		registration: deps.Registration,
+		regLimiter:   newRegistrationLimiter(cfg.Register),
 	}
 	if s.clients == nil {
 		s.clients = &ClientChain{}
@@ -191,6 +201,14 @@ func (s *Server) routes() *echo.Echo {
 	e.POST(s.base+tokenPath, s.handleToken, corsAPI)
 	e.POST(s.base+revokePath, s.handleRevoke, corsAPI)
 	e.POST(s.base+introspectPath, s.handleIntrospect, corsAPI)
+	if s.registration != nil {
+		e.OPTIONS(s.base+registerPath, preflight, corsAPI)
+		e.OPTIONS(s.base+registerPath+"/:client_id", preflight, corsAPI)
+		e.POST(s.base+registerPath, s.handleRegister, corsAPI)
+		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodDelete} {
+			e.Add(m, s.base+registerPath+"/:client_id", s.handleRegistration, corsAPI)
+		}
+	}
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 

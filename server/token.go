@@ -47,12 +47,16 @@ func (s *Server) handleToken(c echo.Context) error {
 	}
 	switch grantType {
 	case oauth.GrantAuthorizationCode:
-		return s.exchangeCode(c, client, form)
+		err = s.exchangeCode(c, client, form)
 	case oauth.GrantRefreshToken:
-		return s.exchangeRefreshToken(c, client, form)
+		err = s.exchangeRefreshToken(c, client, form)
 	default:
-		return s.clientCredentials(c, client, form)
+		err = s.clientCredentials(c, client, form)
 	}
+	if err == nil {
+		s.recordTokenActivity(c, client)
+	}
+	return err
 }
 
 // writeTokenResponse sends the tokens. The response carries scope when it

@@ -104,6 +104,9 @@ type GrantStore interface {
 	// as revoked. Its refresh tokens stop working with it. ErrNotFound if
 	// there is no such grant.
 	RevokeGrant(ctx context.Context, id string) error
+	// ClientGrantCounts counts live grants per client ID (for operators:
+	// CIMD clients exist in the store only through their grants).
+	ClientGrantCounts(ctx context.Context) (map[string]int, error)
 	// RevokeClientGrants revokes every grant of a client and returns how
 	// many there were.
 	RevokeClientGrants(ctx context.Context, clientID string) (int, error)

@@ -43,6 +43,7 @@ type Store interface {
 	GrantStore
 	ConsentStore
 	ReplayStore
+	ClientStore
 
 	// Sweep deletes records whose expiry is at or before now and returns how
 	// many it removed. It is safe to run concurrently with other operations.

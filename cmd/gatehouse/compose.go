@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
@@ -21,14 +22,16 @@ func openStore(cfg Config) (*boltstore.Store, error) {
 	return st, err
 }
 
-// clientResolver builds the chain every endpoint resolves clients through.
-func clientResolver(cfg Config) (*server.ClientChain, error) {
+// clientResolver builds the chain every endpoint resolves clients through:
+// static clients, then registered ones (whose registrations stay usable
+// even when dcr.mode is closed).
+func clientResolver(cfg Config, reg *dcr.Service) (*server.ClientChain, error) {
 	clients, _ := buildClients(cfg.Clients) // validated already
 	static, err := server.NewStaticClients(clients)
 	if err != nil {
 		return nil, err
 	}
-	return &server.ClientChain{Static: static}, nil
+	return &server.ClientChain{Static: static, DCR: reg}, nil
 }
 
 // newLogger builds the process logger from the log settings.
@@ -63,5 +66,6 @@ func serverConfig(cfg Config) server.Config {
 			Window:             cfg.Login.FailureWindow,
 		},
 		BodyLimit: cfg.Server.BodyLimit,
+		Register:  registerLimits(cfg),
 	}
 }

@@ -28,8 +28,35 @@ type Config struct {
 	Login          LoginConfig      `yaml:"login"`
 	Tokens         TokensConfig     `yaml:"tokens"`
 	Server         ServerConfig     `yaml:"server"`
+	DCR            DCRConfig        `yaml:"dcr"`
 	Resources      []ResourceConfig `yaml:"resources" help:"The resource servers (MCP servers) Gatehouse issues tokens for. A token's aud is the requested resource (RFC 8707); any other resource is invalid_target."`
 	Clients        []ClientConfig   `yaml:"clients" help:"Operator-registered clients. URL client IDs (CIMD) and dynamically registered clients need no entry here."`
+}
+
+// DCRConfig is the dynamic client registration policy (RFC 7591/7592).
+type DCRConfig struct {
+	Mode               string                   `yaml:"mode" help:"open (anyone may register, rate-limited), token (an initial access token from 'gatehouse dcr token create' is required) or closed (no registration_endpoint; /register refuses)."`
+	UnusedClientTTL    time.Duration            `yaml:"unused_client_ttl" help:"A registered client that never obtains a token is removed after this long."`
+	IdleClientTTL      time.Duration            `yaml:"idle_client_ttl" help:"A registered client with no token activity for this long is removed. Active clients never expire."`
+	ClientSecretTTL    time.Duration            `yaml:"client_secret_ttl" help:"Lifetime of issued client secrets; 0s means they do not expire (client_secret_expires_at = 0)."`
+	MaxBodyBytes       int64                    `yaml:"max_body_bytes" unit:"bytes" help:"Largest registration body accepted."`
+	MaxRedirectURIs    int                      `yaml:"max_redirect_uris" help:"Most redirect URIs one client may register."`
+	RateLimitPerIP     int                      `yaml:"rate_limit_per_ip" unit:"registrations per minute" help:"Registrations allowed from one client IP (through trusted_proxies)."`
+	RateLimitGlobal    int                      `yaml:"rate_limit_global" unit:"registrations per second" help:"Registrations allowed in all (burst twice that)."`
+	SoftwareStatements SoftwareStatementsConfig `yaml:"software_statements"`
+}
+
+// SoftwareStatementsConfig lists the trusted software statement issuers.
+type SoftwareStatementsConfig struct {
+	Required bool                    `yaml:"required" help:"Refuse registrations without a software statement from a trusted issuer."`
+	Issuers  []StatementIssuerConfig `yaml:"issuers" help:"Issuers whose software statements are trusted; their claims win over the registration JSON (RFC 7591 §2.3)."`
+}
+
+// StatementIssuerConfig is one trusted software statement issuer.
+type StatementIssuerConfig struct {
+	Issuer     string          `yaml:"issuer" help:"The statements' exact iss."`
+	JWKS       json.RawMessage `yaml:"jwks" help:"The issuer's public keys (JWK Set)."`
+	Algorithms []string        `yaml:"algorithms" help:"Accepted JWS algorithms (default: every asymmetric one)."`
 }
 
 // ResourceConfig is one resource server: an exact URI or a URI prefix.
@@ -107,6 +134,15 @@ func Defaults() Config {
 			RefreshMaxTTL:  90 * 24 * time.Hour,
 		},
 		Server: ServerConfig{ShutdownTimeout: 20 * time.Second, BodyLimit: 64 << 10},
+		DCR: DCRConfig{
+			Mode:            "open",
+			UnusedClientTTL: 24 * time.Hour,
+			IdleClientTTL:   90 * 24 * time.Hour,
+			MaxBodyBytes:    16 << 10,
+			MaxRedirectURIs: 20,
+			RateLimitPerIP:  20,
+			RateLimitGlobal: 50,
+		},
 	}
 }
 
@@ -184,6 +220,7 @@ func (c *Config) Validate() []Problem {
 	if c.Server.BodyLimit < 1<<10 {
 		bad("server.body_limit", "must be at least 1024 bytes")
 	}
+	ps = append(ps, c.validateDCR()...)
 	_, rps := buildResources(c.Resources)
 	_, cps := buildClients(c.Clients)
 	return append(append(ps, rps...), cps...)

@@ -107,8 +107,8 @@ func buildClient(cc ClientConfig, bad func(field, format string, args ...any)) (
 		count(".jwks", "private_key_jwt needs exactly one of jwks and jwks_uri")
 	}
 	if len(cc.JWKS) > 0 {
-		if _, err := server.ParseJWKS(cc.JWKS); err != nil {
-			count(".jwks", "%s", asOAuthDescription(err))
+		if _, err := policy.ParseClientJWKS(cc.JWKS); err != nil {
+			count(".jwks", "%v", err)
 		}
 	}
 	if cc.JWKSURI != "" && !strings.HasPrefix(cc.JWKSURI, "https://") {
@@ -147,11 +147,4 @@ func buildClient(cc ClientConfig, bad func(field, format string, args ...any)) (
 		c.SecretHash = sum[:]
 	}
 	return c, true
-}
-
-func asOAuthDescription(err error) string {
-	if oe, ok := err.(*oauth.Error); ok {
-		return oe.Description
-	}
-	return err.Error()
 }

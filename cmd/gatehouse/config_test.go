@@ -197,7 +197,7 @@ func TestReferenceListsEverySetting(t *testing.T) {
 		}
 	}
 	if !bytes.Contains(doc, buf.Bytes()) {
-		t.Error("docs/configuration.md is out of date: regenerate its table with `go run ./cmd/gatehouse config reference`")
+		t.Error("docs/configuration.md is out of date: regenerate it with `make docs`")
 	}
 }
 

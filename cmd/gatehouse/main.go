@@ -76,6 +76,8 @@ func newRootCommand(env *cliEnv) *cobra.Command {
 		newConfigCommand(env),
 		newKeysCommand(env),
 		newUserCommand(env),
+		newDCRCommand(env),
+		newClientsCommand(env),
 	)
 	return root
 }

@@ -56,11 +56,12 @@ func serve(ctx context.Context, env *cliEnv, cfg Config) error {
 			log.Error("close store", "err", err)
 		}
 	}()
-	clients, err := clientResolver(cfg)
+	reg := registrationService(cfg, st)
+	clients, err := clientResolver(cfg, reg)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients})
+	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients, Registration: reg})
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string) erro
 		if err := revokeUserClientGrants(tx, s.now(), userID, clientID); err != nil {
 			return err
 		}
-		return consentsTable.del(tx, key)
+		return consentsTable.del(tx, s.now(), key)
 	})
 }
 

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -13,7 +14,7 @@ import (
 
 // grantsTable keeps the by-user and by-client indexes in step, including
 // when the sweeper removes a grant past its absolute expiry.
-var grantsTable = newTable(bucketGrants, func(tx *bolt.Tx, key, value []byte) error {
+var grantsTable = newTable(bucketGrants, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
 	var g store.Grant
 	if err := json.Unmarshal(value, &g); err != nil {
 		return nil
@@ -58,7 +59,7 @@ func revokeGrant(tx *bolt.Tx, now time.Time, id []byte) (bool, error) {
 			}
 		}
 	}
-	return true, grantsTable.del(tx, id)
+	return true, grantsTable.del(tx, now, id)
 }
 
 // CreateGrant stores a grant.
@@ -109,6 +110,22 @@ func (s *Store) grantsBy(index []byte, owner string) ([]store.Grant, error) {
 	return out, err
 }
 
+// ClientGrantCounts counts live grants per client.
+func (s *Store) ClientGrantCounts(ctx context.Context) (map[string]int, error) {
+	counts := map[string]int{}
+	now := s.now()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketGrantByClient).ForEach(func(k, _ []byte) error {
+			client, grant, ok := bytes.Cut(k, []byte{0})
+			if ok && grantsTable.exists(tx, now, grant) {
+				counts[string(client)]++
+			}
+			return nil
+		})
+	})
+	return counts, err
+}
+
 // RevokeGrant deletes a grant and revokes its access tokens.
 func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
@@ -124,20 +141,31 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 func (s *Store) RevokeClientGrants(ctx context.Context, clientID string) (int, error) {
 	n := 0
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		n = 0
-		prefix := indexKey(clientID, "")
-		for _, k := range prefixKeys(tx, bucketGrantByClient, prefix) {
-			ok, err := revokeGrant(tx, s.now(), k[len(prefix):])
-			if err != nil {
-				return err
-			}
-			if ok {
-				n++
-			}
-		}
-		return nil
+		var err error
+		n, err = countRevokeClientGrants(tx, s.now(), clientID)
+		return err
 	})
 	return n, err
+}
+
+func revokeClientGrants(tx *bolt.Tx, now time.Time, clientID string) error {
+	_, err := countRevokeClientGrants(tx, now, clientID)
+	return err
+}
+
+func countRevokeClientGrants(tx *bolt.Tx, now time.Time, clientID string) (int, error) {
+	n := 0
+	prefix := indexKey(clientID, "")
+	for _, k := range prefixKeys(tx, bucketGrantByClient, prefix) {
+		ok, err := revokeGrant(tx, now, k[len(prefix):])
+		if err != nil {
+			return n, err
+		}
+		if ok {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // RefreshToken returns a refresh token record until it expires.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -12,7 +13,7 @@ import (
 
 // sessionsTable keeps sessions_by_user in step with sessions, including
 // when the sweeper removes an expired session.
-var sessionsTable = newTable(bucketSessions, func(tx *bolt.Tx, key, value []byte) error {
+var sessionsTable = newTable(bucketSessions, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
 	var s store.Session
 	if err := json.Unmarshal(value, &s); err != nil {
 		return nil // corrupt record: nothing to unindex
@@ -55,6 +56,6 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 // DeleteSession removes the session if it exists.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		return sessionsTable.del(tx, []byte(id))
+		return sessionsTable.del(tx, s.now(), []byte(id))
 	})
 }

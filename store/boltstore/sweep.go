@@ -65,7 +65,7 @@ func (s *Store) sweepOnce(now time.Time) (n int, more bool, err error) {
 				}
 				continue
 			}
-			if err := t.del(tx, key); err != nil {
+			if err := t.del(tx, now, key); err != nil {
 				return err
 			}
 			n++

@@ -27,6 +27,9 @@ var (
 	bucketRevokedAT     = []byte("revoked_access_tokens")
 	bucketConsents      = []byte("consents")
 	bucketAssertions    = []byte("assertion_ids")
+	bucketClients       = []byte("dcr_clients")
+	bucketClientDedup   = []byte("dcr_client_dedup")
+	bucketIATs          = []byte("dcr_initial_tokens")
 
 	keySchemaVersion = []byte("schema_version")
 )
@@ -35,7 +38,7 @@ var allBuckets = [][]byte{
 	bucketMeta, bucketExpiry, bucketKeys, bucketUsers, bucketUsersByName,
 	bucketSessions, bucketSessionByUser, bucketCodes, bucketGrants,
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
-	bucketConsents, bucketAssertions,
+	bucketConsents, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
 }
 
 // table is one entity bucket whose values carry an expiry prefix.
@@ -43,14 +46,14 @@ type table struct {
 	name []byte
 	// onDelete removes secondary-index entries for a record that is being
 	// deleted (by the caller or by the sweeper). value is the stored JSON.
-	onDelete func(tx *bolt.Tx, key, value []byte) error
+	onDelete func(tx *bolt.Tx, now time.Time, key, value []byte) error
 }
 
 // tables lists every table, so the sweeper can find a table's onDelete
 // hook from the bucket name in an expiry index key.
 var tables = map[string]*table{}
 
-func newTable(name []byte, onDelete func(tx *bolt.Tx, key, value []byte) error) *table {
+func newTable(name []byte, onDelete func(tx *bolt.Tx, now time.Time, key, value []byte) error) *table {
 	t := &table{name: name, onDelete: onDelete}
 	tables[string(name)] = t
 	return t
@@ -149,7 +152,7 @@ func (t *table) put(tx *bolt.Tx, key []byte, exp time.Time, v any) error {
 
 // del removes the record at key, its expiry entry and (through onDelete)
 // its secondary-index entries. Deleting a missing key is no error.
-func (t *table) del(tx *bolt.Tx, key []byte) error {
+func (t *table) del(tx *bolt.Tx, now time.Time, key []byte) error {
 	b := tx.Bucket(t.name)
 	old := b.Get(key)
 	if old == nil {
@@ -162,7 +165,7 @@ func (t *table) del(tx *bolt.Tx, key []byte) error {
 	if t.onDelete != nil {
 		// body points into the page; the hook must finish with it before
 		// the Delete below.
-		if err := t.onDelete(tx, key, bytes.Clone(body)); err != nil {
+		if err := t.onDelete(tx, now, key, bytes.Clone(body)); err != nil {
 			return err
 		}
 	}

@@ -112,7 +112,7 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		}
 		for _, k := range prefixKeys(tx, bucketSessionByUser, indexKey(u.ID, "")) {
 			sessionID := k[len(u.ID)+1:]
-			if err := sessionsTable.del(tx, sessionID); err != nil {
+			if err := sessionsTable.del(tx, s.now(), sessionID); err != nil {
 				return err
 			}
 		}
@@ -120,13 +120,13 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 			return err
 		}
 		for _, k := range prefixKeys(tx, bucketConsents, indexKey(u.ID, "")) {
-			if err := consentsTable.del(tx, k); err != nil {
+			if err := consentsTable.del(tx, s.now(), k); err != nil {
 				return err
 			}
 		}
 		if err := tx.Bucket(bucketUsersByName).Delete([]byte(u.Name)); err != nil {
 			return err
 		}
-		return usersTable.del(tx, []byte(u.ID))
+		return usersTable.del(tx, s.now(), []byte(u.ID))
 	})
 }

@@ -36,6 +36,10 @@ func Run(t *testing.T, open Opener) {
 		{"Consents", testConsents},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"AssertionReplay", testAssertionReplay},
+		{"Clients", testClients},
+		{"ClientDedupAndActivity", testClientDedupAndActivity},
+		{"ConcurrentIdenticalRegistrations", testConcurrentIdenticalRegistrations},
+		{"InitialAccessTokens", testInitialAccessTokens},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

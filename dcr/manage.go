@@ -1,0 +1,125 @@
+package dcr
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// authorize loads the client a registration access token manages. A bad
+// token, or a token for a client that is gone, is 401 invalid_token
+// (RFC 7592 §2.1); the response never says which.
+func (s *Service) authorize(ctx context.Context, clientID, rat string) (store.RegisteredClient, error) {
+	if rat == "" {
+		return store.RegisteredClient{}, oauth.InvalidToken("a registration access token is required")
+	}
+	c, err := s.store.Client(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !tokenMatches(rat, c.RegistrationTokenHash)) {
+		return store.RegisteredClient{}, oauth.InvalidToken("the registration access token is invalid for this client")
+	}
+	return c, err
+}
+
+// Read returns the client's current registration (RFC 7592 §2.1).
+func (s *Service) Read(ctx context.Context, clientID, rat string) (*ClientInformation, error) {
+	c, err := s.authorize(ctx, clientID, rat)
+	if err != nil {
+		return nil, err
+	}
+	return s.information(c, rat), nil
+}
+
+// readOnlyFields may be echoed back by a client in an update only with
+// their current values (RFC 7592 §2.2 forbids sending them at all; many
+// clients send back the whole registration response, so equal values are
+// tolerated).
+var readOnlyFields = []string{"registration_access_token", "registration_client_uri", "client_secret_expires_at", "client_id_issued_at"}
+
+// Update replaces the client's metadata (RFC 7592 §2.2): omitted fields are
+// removed, the result is validated like a registration.
+func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte) (*ClientInformation, error) {
+	c, err := s.authorize(ctx, clientID, rat)
+	if err != nil {
+		return nil, err
+	}
+	members, err := decodeMembers(body)
+	if err != nil {
+		return nil, err
+	}
+	current := s.information(c, rat)
+	currentJSON, _ := json.Marshal(current)
+	var cur map[string]json.RawMessage
+	_ = json.Unmarshal(currentJSON, &cur)
+	var sentID string
+	if err := json.Unmarshal(members["client_id"], &sentID); err != nil || sentID != c.ID {
+		return nil, oauth.InvalidClientMetadata("the body must carry client_id equal to %q (RFC 7592 §2.2)", c.ID)
+	}
+	for _, f := range readOnlyFields {
+		if v, ok := members[f]; ok && string(v) != string(cur[f]) {
+			return nil, oauth.InvalidClientMetadata("%s cannot be changed by the client", f)
+		}
+	}
+	if raw, ok := members["client_secret"]; ok {
+		var secret string
+		if json.Unmarshal(raw, &secret) != nil || !tokenMatches(secret, c.SecretHash) {
+			return nil, oauth.InvalidClientMetadata("client_secret does not match the current secret; clients cannot choose their secret")
+		}
+	}
+	meta, _, err := s.validate(body)
+	if err != nil {
+		return nil, err
+	}
+	c.Metadata, c.UpdatedAt, c.DedupKey = meta, s.now(), ""
+	var secret string
+	switch {
+	case confidential(meta) && c.SecretHash == "":
+		if secret, err = s.random(secretPrefix, 32); err != nil {
+			return nil, err
+		}
+		c.SecretHash = hashHex(secret)
+	case !confidential(meta):
+		c.SecretHash, c.SecretExpiresAt = "", time.Time{}
+	}
+	if err := s.store.UpdateClient(ctx, c); err != nil {
+		return nil, err
+	}
+	info := s.information(c, rat)
+	info.ClientSecret = secret
+	return info, nil
+}
+
+// Delete removes the client; its grants and tokens are revoked with it
+// (RFC 7592 §2.3).
+func (s *Service) Delete(ctx context.Context, clientID, rat string) error {
+	if _, err := s.authorize(ctx, clientID, rat); err != nil {
+		return err
+	}
+	err := s.store.DeleteClient(ctx, clientID)
+	if errors.Is(err, store.ErrNotFound) {
+		return oauth.InvalidToken("the registration access token is invalid for this client")
+	}
+	return err
+}
+
+// BearerToken extracts a token from an Authorization header (RFC 6750
+// §2.1), "" when there is none.
+func BearerToken(h string) string {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// IsInvalidToken reports whether err asks for a 401 with
+// WWW-Authenticate: Bearer.
+func IsInvalidToken(err error) bool {
+	var oe *oauth.Error
+	return errors.As(err, &oe) && oe.Status == http.StatusUnauthorized
+}

@@ -1,0 +1,219 @@
+package dcr
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// Store is what registration needs from persistence.
+type Store interface {
+	CreateClient(ctx context.Context, c store.RegisteredClient, iatID string) (store.RegisteredClient, bool, error)
+	Client(ctx context.Context, id string) (store.RegisteredClient, error)
+	UpdateClient(ctx context.Context, c store.RegisteredClient) error
+	DeleteClient(ctx context.Context, id string) error
+	TouchClient(ctx context.Context, id string, now time.Time, idle time.Duration) error
+	CreateInitialAccessToken(ctx context.Context, t store.InitialAccessToken) error
+}
+
+// Token prefixes make Gatehouse's secrets recognisable to secret scanners.
+const (
+	clientIDPrefix     = "dcr_"
+	secretPrefix       = "ghs_"
+	managementPrefix   = "ghm_"
+	initialTokenPrefix = "ghi_"
+)
+
+// Service registers and manages clients.
+type Service struct {
+	cfg   Config
+	store Store
+	now   func() time.Time
+	rand  io.Reader
+	stats Stats
+}
+
+// Stats count registrations for metrics: how many arrived, how many were
+// merged into an identical unused one, and how many led to a first token.
+type Stats struct {
+	Registrations atomic.Int64
+	Deduplicated  atomic.Int64
+	Converted     atomic.Int64
+}
+
+// New returns a registration service. now and rnd default to the real
+// clock and crypto/rand.
+func New(cfg Config, st Store, now func() time.Time, rnd io.Reader) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	return &Service{cfg: cfg, store: st, now: now, rand: rnd}
+}
+
+// Config returns the policy in force.
+func (s *Service) Config() Config { return s.cfg }
+
+// Stats returns the service's counters.
+func (s *Service) Stats() *Stats { return &s.stats }
+
+// ClientInformation is the registration response (RFC 7591 §3.2.1,
+// RFC 7592 §3): the registered metadata and the client's credentials.
+type ClientInformation struct {
+	ClientID                string `json:"client_id"`
+	ClientSecret            string `json:"client_secret,omitempty"`
+	ClientIDIssuedAt        int64  `json:"client_id_issued_at"`
+	ClientSecretExpiresAt   *int64 `json:"client_secret_expires_at,omitempty"`
+	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
+	RegistrationClientURI   string `json:"registration_client_uri,omitempty"`
+	oauth.ClientMetadata
+}
+
+// Register handles a registration request body from ip; bearer is the
+// initial access token (may be empty).
+func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) (*ClientInformation, error) {
+	switch s.cfg.Mode {
+	case ModeClosed:
+		return nil, oauth.New(oauth.ErrCodeAccessDenied, http.StatusForbidden, "dynamic client registration is closed on this server")
+	case ModeToken:
+		if bearer == "" {
+			return nil, oauth.InvalidToken("registration requires an initial access token (Authorization: Bearer ...)")
+		}
+	}
+	meta, trusted, err := s.validate(body)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	id, err := s.random(clientIDPrefix, 20)
+	if err != nil {
+		return nil, err
+	}
+	rat, err := s.random(managementPrefix, 32)
+	if err != nil {
+		return nil, err
+	}
+	rec := store.RegisteredClient{
+		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(rat), IssuedAt: now, UpdatedAt: now,
+		ExpiresAt: now.Add(s.cfg.UnusedClientTTL), RegisteredFrom: ip,
+	}
+	var secret string
+	if confidential(meta) {
+		if secret, err = s.random(secretPrefix, 32); err != nil {
+			return nil, err
+		}
+		rec.SecretHash = hashHex(secret)
+		if s.cfg.SecretTTL > 0 {
+			rec.SecretExpiresAt = now.Add(s.cfg.SecretTTL)
+		}
+	} else if !trusted {
+		rec.DedupKey = dedupKey(meta, ip)
+	}
+	iat := ""
+	if s.cfg.Mode == ModeToken {
+		iat = hashHex(bearer)
+	}
+	stored, created, err := s.store.CreateClient(ctx, rec, iat)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, oauth.InvalidToken("the initial access token is invalid, expired or used up")
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.stats.Registrations.Add(1)
+	if !created {
+		s.stats.Deduplicated.Add(1)
+	}
+	info := s.information(stored, rat)
+	info.ClientSecret = secret
+	return info, nil
+}
+
+// validate decodes, applies a trusted software statement, and normalizes.
+func (s *Service) validate(body []byte) (oauth.ClientMetadata, bool, error) {
+	members, err := decodeMembers(body)
+	if err != nil {
+		return oauth.ClientMetadata{}, false, err
+	}
+	trusted, err := s.cfg.Statements.applyStatement(members, s.now())
+	if err != nil {
+		return oauth.ClientMetadata{}, false, err
+	}
+	meta, err := typedMetadata(members)
+	if err != nil {
+		return meta, false, err
+	}
+	meta, err = normalize(meta, s.cfg.MaxRedirectURIs)
+	return meta, trusted, err
+}
+
+// information renders a stored client; rat is the registration access
+// token to return (the stored copy is only a hash).
+func (s *Service) information(c store.RegisteredClient, rat string) *ClientInformation {
+	info := &ClientInformation{ClientID: c.ID, ClientIDIssuedAt: c.IssuedAt.Unix(), ClientMetadata: c.Metadata,
+		RegistrationAccessToken: rat}
+	if s.cfg.RegistrationURL != nil {
+		info.RegistrationClientURI = s.cfg.RegistrationURL(c.ID)
+	}
+	if c.SecretHash != "" {
+		var exp int64 // 0: never (RFC 7591 §3.2.1)
+		if !c.SecretExpiresAt.IsZero() {
+			exp = c.SecretExpiresAt.Unix()
+		}
+		info.ClientSecretExpiresAt = &exp
+	}
+	return info
+}
+
+func confidential(m oauth.ClientMetadata) bool {
+	return m.TokenEndpointAuthMethod == oauth.AuthMethodClientSecretBasic || m.TokenEndpointAuthMethod == oauth.AuthMethodClientSecretPost
+}
+
+// dedupKey identifies a public registration by its metadata and the
+// address it came from: the same software re-registering from one place
+// maps to one record while that record is unused.
+func dedupKey(m oauth.ClientMetadata, ip string) string {
+	b, _ := json.Marshal(m)
+	sum := sha256.Sum256(append(append(b, 0), ip...))
+	return hex.EncodeToString(sum[:])
+}
+
+// random returns prefix and n random bytes (base32 for IDs, base64url for
+// secrets).
+func (s *Service) random(prefix string, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		return "", err
+	}
+	if prefix == clientIDPrefix {
+		return prefix + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+	}
+	return prefix + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func hashHex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+// tokenMatches compares a presented token with a stored hash in constant
+// time.
+func tokenMatches(token, storedHash string) bool {
+	return token != "" && subtle.ConstantTimeCompare([]byte(hashHex(token)), []byte(storedHash)) == 1
+}

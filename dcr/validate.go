@@ -1,0 +1,287 @@
+package dcr
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Limits on registered metadata.
+const (
+	maxNameLen     = 200
+	maxContacts    = 10
+	maxContactLen  = 320
+	maxScopeTokens = 50
+	maxShortField  = 256
+)
+
+// harmlessGrants are grant types Gatehouse does not support but real
+// clients list; they are dropped from a registration instead of failing it
+// (the response tells the client what it got, RFC 7591 §3.2.1).
+var harmlessGrants = map[string]bool{
+	oauth.GrantDeviceCode: true, oauth.GrantJWTBearer: true,
+	"urn:ietf:params:oauth:grant-type:token-exchange": true,
+	"urn:openid:params:grant-type:ciba":               true,
+}
+
+// fields lists the metadata members Gatehouse understands, with where each
+// is decoded. Anything else is ignored (RFC 7591 §2).
+func fields(m *oauth.ClientMetadata) map[string]any {
+	return map[string]any{
+		"redirect_uris": &m.RedirectURIs, "token_endpoint_auth_method": &m.TokenEndpointAuthMethod,
+		"grant_types": &m.GrantTypes, "response_types": &m.ResponseTypes, "client_name": &m.ClientName,
+		"client_uri": &m.ClientURI, "logo_uri": &m.LogoURI, "scope": &m.Scope, "contacts": &m.Contacts,
+		"tos_uri": &m.TOSURI, "policy_uri": &m.PolicyURI, "jwks_uri": &m.JWKSURI, "jwks": &m.JWKS,
+		"software_id": &m.SoftwareID, "software_version": &m.SoftwareVersion,
+		"software_statement": &m.SoftwareStatement, "application_type": &m.ApplicationType,
+		"token_endpoint_auth_signing_alg": &m.TokenEndpointAuthSigningAlg,
+	}
+}
+
+// decodeMembers splits a registration body into its members after the
+// shared JSON gate (one object, valid UTF-8, bounded depth, no duplicate
+// keys).
+func decodeMembers(body []byte) (map[string]json.RawMessage, error) {
+	if err := oauth.CheckJSONObject(body); err != nil {
+		return nil, oauth.InvalidClientMetadata("the registration body %v", err)
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		return nil, oauth.InvalidClientMetadata("the registration body is not a JSON object")
+	}
+	return members, nil
+}
+
+// typedMetadata decodes the understood members one by one, so a type
+// error names its field. JSON null counts as absent.
+func typedMetadata(members map[string]json.RawMessage) (oauth.ClientMetadata, error) {
+	var m oauth.ClientMetadata
+	for name, target := range fields(&m) {
+		raw, ok := members[name]
+		if !ok || string(raw) == "null" {
+			continue
+		}
+		if name == "jwks" {
+			if raw[0] != '{' {
+				return m, oauth.InvalidClientMetadata("jwks must be a JSON object")
+			}
+			m.JWKS = append(json.RawMessage(nil), raw...)
+			continue
+		}
+		if err := json.Unmarshal(raw, target); err != nil {
+			return m, oauth.InvalidClientMetadata("%s must be %s", name, kindOf(target))
+		}
+	}
+	return m, nil
+}
+
+func kindOf(target any) string {
+	if _, ok := target.(*[]string); ok {
+		return "an array of strings"
+	}
+	return "a string"
+}
+
+// normalize applies RFC 7591 defaults and Gatehouse's rules, in the order
+// a client would want to hear about problems. The result is what gets
+// registered and echoed back.
+func normalize(m oauth.ClientMetadata, maxRedirects int) (oauth.ClientMetadata, error) {
+	switch m.ApplicationType {
+	case "":
+		m.ApplicationType = oauth.ApplicationTypeWeb
+	case oauth.ApplicationTypeWeb, oauth.ApplicationTypeNative:
+	default:
+		return m, oauth.InvalidClientMetadata("application_type must be web or native")
+	}
+	if err := checkAuthMethod(&m); err != nil {
+		return m, err
+	}
+	if err := checkGrants(&m); err != nil {
+		return m, err
+	}
+	if err := checkRedirectURIs(&m, maxRedirects); err != nil {
+		return m, err
+	}
+	if err := checkKeys(&m); err != nil {
+		return m, err
+	}
+	return m, checkDescriptive(&m)
+}
+
+func checkAuthMethod(m *oauth.ClientMetadata) error {
+	switch m.TokenEndpointAuthMethod {
+	case "":
+		m.TokenEndpointAuthMethod = oauth.AuthMethodClientSecretBasic // RFC 7591 §2 default
+	case oauth.AuthMethodNone, oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodPrivateKeyJWT:
+	default:
+		return oauth.InvalidClientMetadata("token_endpoint_auth_method %q is not supported (none, client_secret_basic, client_secret_post, private_key_jwt)", clip(m.TokenEndpointAuthMethod))
+	}
+	if a := m.TokenEndpointAuthSigningAlg; a != "" && !policy.IsAssertionAlgorithm(a) {
+		return oauth.InvalidClientMetadata("token_endpoint_auth_signing_alg %q is not an accepted asymmetric algorithm", clip(a))
+	}
+	return nil
+}
+
+// checkGrants applies the defaults (authorization_code, code) and requires
+// grant_types and response_types to agree (RFC 7591 §2.1).
+func checkGrants(m *oauth.ClientMetadata) error {
+	if len(m.GrantTypes) == 0 {
+		m.GrantTypes = []string{oauth.GrantAuthorizationCode}
+	}
+	var grants []string
+	for _, g := range m.GrantTypes {
+		switch {
+		case g == oauth.GrantImplicit || g == oauth.GrantPassword:
+			return oauth.InvalidClientMetadata("grant type %q is not allowed (OAuth 2.1 removed it)", g)
+		case g == oauth.GrantAuthorizationCode || g == oauth.GrantRefreshToken || g == oauth.GrantClientCredentials:
+			if !slices.Contains(grants, g) {
+				grants = append(grants, g)
+			}
+		case harmlessGrants[g]:
+		default:
+			return oauth.InvalidClientMetadata("grant type %q is not supported", clip(g))
+		}
+	}
+	if len(grants) == 0 {
+		return oauth.InvalidClientMetadata("no supported grant type (authorization_code, refresh_token, client_credentials)")
+	}
+	m.GrantTypes = grants
+	if slices.Contains(grants, oauth.GrantClientCredentials) && m.TokenEndpointAuthMethod == oauth.AuthMethodNone {
+		return oauth.InvalidClientMetadata("client_credentials needs a confidential client, not token_endpoint_auth_method none")
+	}
+	code := slices.Contains(grants, oauth.GrantAuthorizationCode)
+	if len(m.ResponseTypes) == 0 && code {
+		m.ResponseTypes = []string{oauth.ResponseTypeCode}
+	}
+	for _, rt := range m.ResponseTypes {
+		if rt != oauth.ResponseTypeCode {
+			return oauth.InvalidClientMetadata("response type %q is not supported; only code", clip(rt))
+		}
+	}
+	if code != (len(m.ResponseTypes) > 0) {
+		return oauth.InvalidClientMetadata("grant_types and response_types disagree: authorization_code goes with response type code (RFC 7591 §2.1)")
+	}
+	m.ResponseTypes = slices.Compact(m.ResponseTypes)
+	return nil
+}
+
+func checkRedirectURIs(m *oauth.ClientMetadata, max int) error {
+	if len(m.RedirectURIs) > max {
+		return oauth.InvalidRedirectURI("at most %d redirect URIs may be registered, got %d", max, len(m.RedirectURIs))
+	}
+	if slices.Contains(m.GrantTypes, oauth.GrantAuthorizationCode) && len(m.RedirectURIs) == 0 {
+		return oauth.InvalidRedirectURI("redirect_uris is required for the authorization_code grant")
+	}
+	var uris []string
+	for i, u := range m.RedirectURIs {
+		if err := policy.CheckRegisteredRedirectURI(u); err != nil {
+			return oauth.InvalidRedirectURI("redirect_uris[%d]: %v", i, err)
+		}
+		if !slices.Contains(uris, u) {
+			uris = append(uris, u)
+		}
+	}
+	m.RedirectURIs = uris
+	return nil
+}
+
+func checkKeys(m *oauth.ClientMetadata) error {
+	if len(m.JWKS) > 0 && m.JWKSURI != "" {
+		return oauth.InvalidClientMetadata("jwks and jwks_uri must not both be present (RFC 7591 §2)")
+	}
+	if m.TokenEndpointAuthMethod == oauth.AuthMethodPrivateKeyJWT && len(m.JWKS) == 0 && m.JWKSURI == "" {
+		return oauth.InvalidClientMetadata("private_key_jwt needs jwks or jwks_uri")
+	}
+	if len(m.JWKS) > 0 {
+		if _, err := policy.ParseClientJWKS(m.JWKS); err != nil {
+			return oauth.InvalidClientMetadata("jwks %v", err)
+		}
+	}
+	return nil
+}
+
+// checkDescriptive validates the display and URL fields. URLs must be
+// https and absolute; they are not bound to the redirect hosts, because
+// real clients host logos and policies elsewhere.
+func checkDescriptive(m *oauth.ClientMetadata) error {
+	for _, f := range []struct{ name, value string }{
+		{"client_uri", m.ClientURI}, {"logo_uri", m.LogoURI}, {"tos_uri", m.TOSURI},
+		{"policy_uri", m.PolicyURI}, {"jwks_uri", m.JWKSURI},
+	} {
+		if f.value == "" {
+			continue
+		}
+		if err := checkURLField(f.value); err != nil {
+			return oauth.InvalidClientMetadata("%s %v", f.name, err)
+		}
+	}
+	if err := checkText("client_name", m.ClientName, maxNameLen); err != nil {
+		return err
+	}
+	for _, f := range []struct{ name, value string }{{"software_id", m.SoftwareID}, {"software_version", m.SoftwareVersion}} {
+		if err := checkText(f.name, f.value, maxShortField); err != nil {
+			return err
+		}
+	}
+	if len(m.Contacts) > maxContacts {
+		return oauth.InvalidClientMetadata("at most %d contacts", maxContacts)
+	}
+	for i, c := range m.Contacts {
+		if err := checkText(fmt.Sprintf("contacts[%d]", i), c, maxContactLen); err != nil {
+			return err
+		}
+	}
+	scopes := oauth.SplitScope(m.Scope)
+	if len(scopes) > maxScopeTokens {
+		return oauth.InvalidClientMetadata("at most %d scopes", maxScopeTokens)
+	}
+	for _, sc := range scopes {
+		if strings.ContainsFunc(sc, func(r rune) bool { return r < 0x21 || r > 0x7e || r == '"' || r == '\\' }) {
+			return oauth.InvalidClientMetadata("scope %q is not a valid scope token (RFC 6749 §3.3)", clip(sc))
+		}
+	}
+	m.Scope = oauth.JoinScope(scopes)
+	return nil
+}
+
+// checkURLField: an absolute https URL without userinfo or fragment.
+func checkURLField(raw string) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || len(raw) > 2000:
+		return fmt.Errorf("is not a valid URL")
+	case u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("must be an absolute https URL")
+	case u.User != nil || strings.Contains(raw, "#"):
+		return fmt.Errorf("must not contain userinfo or a fragment")
+	}
+	return nil
+}
+
+// checkText bounds a display string and refuses control characters (they
+// would let a name forge layout on the consent page or in logs).
+func checkText(field, s string, max int) error {
+	if utf8.RuneCountInString(s) > max {
+		return oauth.InvalidClientMetadata("%s is longer than %d characters", field, max)
+	}
+	if strings.ContainsFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || r == '\u202e' || r == '\u2066' || r == '\u2067' || r == '\u2068'
+	}) {
+		return oauth.InvalidClientMetadata("%s contains control characters", field)
+	}
+	return nil
+}
+
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:80] + "…"
+	}
+	return s
+}

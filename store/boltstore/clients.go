@@ -1,0 +1,226 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// clientsTable removes the dedup entry and revokes the client's grants
+// whenever a client record goes, whether deleted or swept after expiry.
+var clientsTable = newTable(bucketClients, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
+	var c store.RegisteredClient
+	if err := json.Unmarshal(value, &c); err != nil {
+		return nil
+	}
+	if c.DedupKey != "" {
+		if err := tx.Bucket(bucketClientDedup).Delete([]byte(c.DedupKey)); err != nil {
+			return err
+		}
+	}
+	return revokeClientGrants(tx, now, string(key))
+})
+
+var iatTable = newTable(bucketIATs, nil)
+
+// CreateClient stores a new client or returns the live duplicate.
+func (s *Store) CreateClient(ctx context.Context, c store.RegisteredClient, iatID string) (store.RegisteredClient, bool, error) {
+	if c.ID == "" || c.ExpiresAt.IsZero() {
+		return store.RegisteredClient{}, false, fmt.Errorf("create client: ID and expiry are required")
+	}
+	now := s.now()
+	var (
+		outcome error
+		stored  store.RegisteredClient
+		created bool
+	)
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		outcome, stored, created = nil, store.RegisteredClient{}, false
+		if iatID != "" {
+			var iat store.InitialAccessToken
+			ok, err := iatTable.get(tx, now, []byte(iatID), &iat)
+			if err != nil {
+				return err
+			}
+			if !ok || iat.UsesLeft < 1 {
+				outcome = fmt.Errorf("initial access token: %w", store.ErrNotFound)
+				return nil
+			}
+			iat.UsesLeft--
+			if iat.UsesLeft == 0 {
+				err = iatTable.del(tx, now, []byte(iatID))
+			} else {
+				err = iatTable.put(tx, []byte(iatID), iat.ExpiresAt, iat)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if c.DedupKey != "" {
+			if id := tx.Bucket(bucketClientDedup).Get([]byte(c.DedupKey)); id != nil {
+				var dup store.RegisteredClient
+				ok, err := clientsTable.get(tx, now, id, &dup)
+				if err != nil {
+					return err
+				}
+				if ok && !dup.Used() {
+					// The same unused registration again: hand back the one
+					// record, with management moved to the newest registrant.
+					dup.RegistrationTokenHash, dup.UpdatedAt, dup.ExpiresAt = c.RegistrationTokenHash, c.UpdatedAt, c.ExpiresAt
+					stored = dup
+					return clientsTable.put(tx, id, dup.ExpiresAt, dup)
+				}
+			}
+		}
+		if clientsTable.exists(tx, now, []byte(c.ID)) {
+			outcome = fmt.Errorf("client %s: %w", c.ID, store.ErrConflict)
+			return nil
+		}
+		if c.DedupKey != "" {
+			if err := tx.Bucket(bucketClientDedup).Put([]byte(c.DedupKey), []byte(c.ID)); err != nil {
+				return err
+			}
+		}
+		stored, created = c, true
+		return clientsTable.put(tx, []byte(c.ID), c.ExpiresAt, c)
+	})
+	if err != nil {
+		return store.RegisteredClient{}, false, err
+	}
+	return stored, created, outcome
+}
+
+// Client returns a live client.
+func (s *Store) Client(ctx context.Context, id string) (store.RegisteredClient, error) {
+	var c store.RegisteredClient
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := clientsTable.get(tx, s.now(), []byte(id), &c)
+		if err == nil && !ok {
+			err = fmt.Errorf("client %s: %w", id, store.ErrNotFound)
+		}
+		return err
+	})
+	return c, err
+}
+
+// UpdateClient replaces a client's record. A changed client is no longer
+// a duplicate of anything.
+func (s *Store) UpdateClient(ctx context.Context, c store.RegisteredClient) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		var old store.RegisteredClient
+		ok, err := clientsTable.get(tx, s.now(), []byte(c.ID), &old)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("client %s: %w", c.ID, store.ErrNotFound)
+		}
+		if old.DedupKey != "" && old.DedupKey != c.DedupKey {
+			if err := tx.Bucket(bucketClientDedup).Delete([]byte(old.DedupKey)); err != nil {
+				return err
+			}
+		}
+		return clientsTable.put(tx, []byte(c.ID), c.ExpiresAt, c)
+	})
+}
+
+// DeleteClient removes a client and revokes its grants.
+func (s *Store) DeleteClient(ctx context.Context, id string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if !clientsTable.exists(tx, s.now(), []byte(id)) {
+			return fmt.Errorf("client %s: %w", id, store.ErrNotFound)
+		}
+		return clientsTable.del(tx, s.now(), []byte(id))
+	})
+}
+
+// ListClients returns every live client (or every stored one), oldest
+// first.
+func (s *Store) ListClients(ctx context.Context, includeExpired bool) ([]store.RegisteredClient, error) {
+	var out []store.RegisteredClient
+	now := s.now()
+	if includeExpired {
+		now = time.Unix(0, 0) // nothing stored expires before the epoch
+	}
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketClients).ForEach(func(k, _ []byte) error {
+			var c store.RegisteredClient
+			ok, err := clientsTable.get(tx, now, k, &c)
+			if ok {
+				out = append(out, c)
+			}
+			return err
+		})
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].IssuedAt.Before(out[j].IssuedAt) })
+	return out, err
+}
+
+// TouchClient records token activity, writing only when it matters.
+func (s *Store) TouchClient(ctx context.Context, id string, now time.Time, idle time.Duration) error {
+	var c store.RegisteredClient
+	err := s.db.View(func(tx *bolt.Tx) error {
+		ok, err := clientsTable.get(tx, now, []byte(id), &c)
+		if err == nil && !ok {
+			err = fmt.Errorf("client %s: %w", id, store.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if c.Used() && now.Sub(c.LastActiveAt) < time.Minute && c.ExpiresAt.Sub(now.Add(idle)) > -time.Minute {
+		return nil // recorded recently enough
+	}
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		var cur store.RegisteredClient
+		ok, err := clientsTable.get(tx, now, []byte(id), &cur)
+		if err != nil || !ok {
+			return err
+		}
+		if !cur.Used() {
+			cur.FirstTokenAt = now
+			if cur.DedupKey != "" {
+				if err := tx.Bucket(bucketClientDedup).Delete([]byte(cur.DedupKey)); err != nil {
+					return err
+				}
+				cur.DedupKey = ""
+			}
+		}
+		cur.LastActiveAt, cur.ExpiresAt = now, now.Add(idle)
+		return clientsTable.put(tx, []byte(id), cur.ExpiresAt, cur)
+	})
+}
+
+// CreateInitialAccessToken stores a new initial access token.
+func (s *Store) CreateInitialAccessToken(ctx context.Context, t store.InitialAccessToken) error {
+	if t.ID == "" || t.ExpiresAt.IsZero() || t.UsesLeft < 1 {
+		return fmt.Errorf("initial access token: ID, expiry and uses are required")
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return iatTable.put(tx, []byte(t.ID), t.ExpiresAt, t)
+	})
+}
+
+// InitialAccessTokens lists live initial access tokens.
+func (s *Store) InitialAccessTokens(ctx context.Context) ([]store.InitialAccessToken, error) {
+	var out []store.InitialAccessToken
+	now := s.now()
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketIATs).ForEach(func(k, _ []byte) error {
+			var t store.InitialAccessToken
+			ok, err := iatTable.get(tx, now, k, &t)
+			if ok {
+				out = append(out, t)
+			}
+			return err
+		})
+	})
+	return out, err
+}

@@ -1,0 +1,77 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+// RegisteredClient is a client that registered itself through RFC 7591
+// dynamic registration.
+type RegisteredClient struct {
+	ID       string               `json:"id"`
+	Metadata oauth.ClientMetadata `json:"metadata"`
+	// SecretHash is the hex SHA-256 of the client secret (confidential
+	// clients only); the secret itself is shown once and never stored.
+	SecretHash      string    `json:"secret_hash,omitempty"`
+	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
+	// RegistrationTokenHash is the hex SHA-256 of the RFC 7592
+	// registration access token.
+	RegistrationTokenHash string    `json:"registration_token_hash"`
+	IssuedAt              time.Time `json:"issued_at"`
+	UpdatedAt             time.Time `json:"updated_at"`
+	// DedupKey identifies identical public registrations from one address
+	// while the client is unused; empty once it is used or for others.
+	DedupKey string `json:"dedup_key,omitempty"`
+	// FirstTokenAt is when the client first obtained a token (zero: never).
+	FirstTokenAt time.Time `json:"first_token_at,omitzero"`
+	// LastActiveAt is the last recorded token activity.
+	LastActiveAt time.Time `json:"last_active_at,omitzero"`
+	// ExpiresAt is when an unused or idle client is removed.
+	ExpiresAt time.Time `json:"expires_at"`
+	// RegisteredFrom is the client IP the registration came from.
+	RegisteredFrom string `json:"registered_from,omitempty"`
+}
+
+// Used reports whether the client ever obtained a token.
+func (c RegisteredClient) Used() bool { return !c.FirstTokenAt.IsZero() }
+
+// InitialAccessToken authorizes registrations when dcr.mode is "token"
+// (RFC 7591 §3). Stored under the hash of the token.
+type InitialAccessToken struct {
+	ID        string    `json:"id"`
+	UsesLeft  int       `json:"uses_left"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	Note      string    `json:"note,omitempty"`
+}
+
+// ClientStore persists dynamically registered clients.
+type ClientStore interface {
+	// CreateClient stores a new client, consuming one use of the initial
+	// access token iatID when it is not empty; with ErrNotFound when that
+	// token is unknown, expired or used up. If c.DedupKey names a live,
+	// unused client, that client is returned instead (with its registration
+	// token hash replaced by c's) and created is false. One commit, shared
+	// with concurrent registrations.
+	CreateClient(ctx context.Context, c RegisteredClient, iatID string) (stored RegisteredClient, created bool, err error)
+	// Client returns a live client.
+	Client(ctx context.Context, id string) (RegisteredClient, error)
+	// UpdateClient replaces a client's record (RFC 7592 §2.2).
+	UpdateClient(ctx context.Context, c RegisteredClient) error
+	// DeleteClient removes the client and revokes every grant it holds.
+	DeleteClient(ctx context.Context, id string) error
+	// ListClients returns every live client, oldest first; with
+	// includeExpired also those past ExpiresAt the sweeper has not removed.
+	ListClients(ctx context.Context, includeExpired bool) ([]RegisteredClient, error)
+	// TouchClient records token activity at now: the first token ends the
+	// unused period (and deduplication), and each activity pushes the
+	// expiry to now + idle. It writes only when something changes by more
+	// than a minute, so hot clients do not cost a commit per token.
+	TouchClient(ctx context.Context, id string, now time.Time, idle time.Duration) error
+	// CreateInitialAccessToken stores a new initial access token.
+	CreateInitialAccessToken(ctx context.Context, t InitialAccessToken) error
+	// InitialAccessTokens lists the live initial access tokens.
+	InitialAccessTokens(ctx context.Context) ([]InitialAccessToken, error)
+}
