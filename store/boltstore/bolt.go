@@ -27,18 +27,18 @@ type Options struct {
 	Now func() time.Time
 	// NoSync skips fsync. Tests only: a crash can lose or corrupt data.
 	NoSync bool
-	// MaxBatchDelay and MaxBatchSize tune how concurrent writes share a
-	// commit (defaults 2 ms and 128: a burst costs a few fsyncs, and a lone
-	// write waits at most 2 ms).
-	MaxBatchDelay time.Duration
-	MaxBatchSize  int
+	// MaxBatchSize bounds how many concurrent writes share one commit
+	// (default 256). Writes that arrive while a commit is in flight go
+	// together in the next one; there is no batching delay.
+	MaxBatchSize int
 }
 
 // Store is the bbolt implementation of store.Store.
 type Store struct {
-	db   *bolt.DB
-	now  func() time.Time
-	path string
+	db    *bolt.DB
+	now   func() time.Time
+	path  string
+	group *groupCommitter
 }
 
 var _ store.Store = (*Store)(nil)
@@ -68,15 +68,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db.MaxBatchDelay = 2 * time.Millisecond
-	if opts.MaxBatchDelay > 0 {
-		db.MaxBatchDelay = opts.MaxBatchDelay
+	if opts.MaxBatchSize <= 0 {
+		opts.MaxBatchSize = 256
 	}
-	db.MaxBatchSize = 128
-	if opts.MaxBatchSize > 0 {
-		db.MaxBatchSize = opts.MaxBatchSize
-	}
-	s := &Store{db: db, now: opts.Now, path: path}
+	s := &Store{db: db, now: opts.Now, path: path, group: &groupCommitter{db: db, maxSize: opts.MaxBatchSize}}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err

@@ -40,7 +40,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.RegisteredClient, iatI
 		stored  store.RegisteredClient
 		created bool
 	)
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.group.do(func(tx *bolt.Tx) error {
 		outcome, stored, created = nil, store.RegisteredClient{}, false
 		if iatID != "" {
 			var iat store.InitialAccessToken
@@ -178,7 +178,7 @@ func (s *Store) TouchClient(ctx context.Context, id string, now time.Time, idle 
 	if c.Used() && now.Sub(c.LastActiveAt) < time.Minute && c.ExpiresAt.Sub(now.Add(idle)) > -time.Minute {
 		return nil // recorded recently enough
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.group.do(func(tx *bolt.Tx) error {
 		var cur store.RegisteredClient
 		ok, err := clientsTable.get(tx, now, []byte(id), &cur)
 		if err != nil || !ok {

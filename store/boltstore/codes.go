@@ -13,16 +13,17 @@ import (
 var codesTable = newTable(bucketCodes, nil)
 
 // CreateCode stores a new authorization code. Codes are issued on the
-// /authorize hot path, so concurrent issuances share a commit (Batch).
+// /authorize hot path, so concurrent issuances share a commit.
 func (s *Store) CreateCode(ctx context.Context, c store.AuthCode) error {
 	if c.ID == "" || c.KeepUntil.IsZero() {
 		return fmt.Errorf("create code: ID and KeepUntil are required")
 	}
 	now := s.now()
 	var outcome error
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		// Batch may run this more than once (after a rollback caused by
-		// another function); it only reads state the rollback restored.
+	err := s.group.do(func(tx *bolt.Tx) error {
+		// A shared commit may run this more than once (after a rollback
+		// caused by another function); it only reads state the rollback
+		// restored.
 		outcome = nil
 		if codesTable.exists(tx, now, []byte(c.ID)) {
 			outcome = fmt.Errorf("code: %w", store.ErrConflict)
@@ -53,12 +54,12 @@ func (s *Store) Code(ctx context.Context, id string) (store.AuthCode, error) {
 // commit shared with concurrent exchanges.
 //
 // Outcomes that are not storage failures (already redeemed, expired) are
-// reported through a variable instead of the function's error: a Batch
-// function that fails rolls back the whole batch and is re-run alone, which
-// would cost an extra commit for every refused exchange.
+// reported through a variable instead of the function's error: a function
+// that fails rolls back its whole group, which is then re-run one by one,
+// costing extra commits for every refused exchange.
 func (s *Store) RedeemCode(ctx context.Context, id string, now time.Time, g store.Grant, rt store.RefreshToken) error {
 	var outcome error
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.group.do(func(tx *bolt.Tx) error {
 		outcome = nil
 		var c store.AuthCode
 		ok, err := codesTable.get(tx, now, []byte(id), &c)

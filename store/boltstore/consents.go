@@ -103,7 +103,7 @@ func (s *Store) UseAssertionID(ctx context.Context, clientID, jti string, expire
 	now := s.now()
 	key := indexKey(clientID, jti)
 	var outcome error
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.group.do(func(tx *bolt.Tx) error {
 		outcome = nil
 		if assertionsTable.exists(tx, now, key) {
 			outcome = fmt.Errorf("assertion id: %w", store.ErrConflict)

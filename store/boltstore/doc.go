@@ -12,6 +12,7 @@
 // Safety. The file is opened with a lock timeout: a second process gets
 // store.ErrLocked instead of hanging. Values are decoded (copied) inside the
 // transaction that read them; bbolt memory never escapes. Writes that many
-// requests make at once use bbolt's Batch with idempotent functions, so
-// concurrent requests share one fsync.
+// requests make at once go through a group committer (group.go) with
+// idempotent functions, so concurrent requests share one fsync without a
+// batching delay.
 package boltstore

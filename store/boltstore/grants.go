@@ -189,7 +189,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 		outcome error
 		updated store.Grant
 	)
-	err := s.db.Batch(func(tx *bolt.Tx) error {
+	err := s.group.do(func(tx *bolt.Tx) error {
 		outcome, updated = nil, store.Grant{}
 		var old store.RefreshToken
 		ok, err := refreshTable.get(tx, now, []byte(oldID), &old)

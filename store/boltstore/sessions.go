@@ -27,7 +27,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 		return fmt.Errorf("create session: ID, user and expiry are required")
 	}
 	now := s.now()
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.group.do(func(tx *bolt.Tx) error {
 		// Batch may run this more than once; re-running after a rollback
 		// finds the same state, so the result is the same.
 		if sessionsTable.exists(tx, now, []byte(sess.ID)) {

@@ -134,9 +134,13 @@ func (t *table) put(tx *bolt.Tx, key []byte, exp time.Time, v any) error {
 		return err
 	}
 	b := tx.Bucket(t.name)
+	e := expNanos(exp)
+	indexed := false // the index already holds (e, key): an update in place
 	if old := b.Get(key); old != nil {
 		if oldExp, _, err := split(old); err == nil && oldExp != 0 {
-			if err := tx.Bucket(bucketExpiry).Delete(expiryKey(oldExp, t.name, key)); err != nil {
+			if oldExp == e {
+				indexed = true
+			} else if err := tx.Bucket(bucketExpiry).Delete(expiryKey(oldExp, t.name, key)); err != nil {
 				return err
 			}
 		}
@@ -144,7 +148,7 @@ func (t *table) put(tx *bolt.Tx, key []byte, exp time.Time, v any) error {
 	if err := b.Put(key, data); err != nil {
 		return err
 	}
-	if e := expNanos(exp); e != 0 {
+	if e != 0 && !indexed {
 		return tx.Bucket(bucketExpiry).Put(expiryKey(e, t.name, key), nil)
 	}
 	return nil

@@ -1,0 +1,68 @@
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func TestGroupCommitterIsolatesFailures(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	boom := errors.New("boom")
+	const n = 200
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.group.do(func(tx *bolt.Tx) error {
+				switch i {
+				case 7:
+					return boom
+				case 13:
+					panic("bad function")
+				}
+				return tx.Bucket(bucketMeta).Put([]byte(fmt.Sprintf("k%03d", i)), []byte("v"))
+			})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch i {
+		case 7:
+			if !errors.Is(err, boom) {
+				t.Errorf("call 7: %v, want its own error", err)
+			}
+		case 13:
+			if !errors.Is(err, errPanic) {
+				t.Errorf("call 13: %v, want errPanic", err)
+			}
+		default:
+			if err != nil {
+				t.Errorf("call %d failed with a neighbour: %v", i, err)
+			}
+		}
+	}
+	stored := 0
+	s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketMeta).Cursor()
+		for k, _ := c.Seek([]byte("k")); k != nil && k[0] == 'k'; k, _ = c.Next() {
+			stored++
+		}
+		return nil
+	})
+	if stored != n-2 {
+		t.Fatalf("%d writes stored, want %d", stored, n-2)
+	}
+	if c := s.group.commits.Load(); c >= n {
+		t.Fatalf("%d commits for %d concurrent writes: nothing was shared", c, n)
+	}
+}
