@@ -163,26 +163,39 @@ func TestVerifyHostileTokens(t *testing.T) {
 }
 
 // The JWK's alg and use are enforced: go-jose alone would verify an ES256
-// token with a key published for ES384 or for encryption.
+// token with a P-256 key published for ES384, or for encryption.
 func TestVerifyKeyAlgAndUse(t *testing.T) {
 	g := startGatehouse(t)
 	clk := newClock()
-	forES384 := newP256(t, "for-es384")
-	forES384.Algorithm = string(jose.ES384)
+	labelledES384 := newP256(t, "p256-labelled-es384")
+	labelledES384.Algorithm = string(jose.ES384)
 	forEnc := newP256(t, "for-enc")
 	forEnc.Use = "enc"
 	noAlg := newP256(t, "no-alg")
 	noAlg.Algorithm, noAlg.Use = "", ""
-	jwks := serveJWKS(t, forES384.Public(), forEnc.Public(), noAlg.Public())
-	v := newVerifier(t, g, clk, func(c *resource.Config) { c.JWKSURL = jwks.URL })
+	p384 := newP384(t, "p384")
+	jwks := serveJWKS(t, labelledES384.Public(), forEnc.Public(), noAlg.Public(), p384.Public())
+	v := newVerifier(t, g, clk, func(c *resource.Config) {
+		c.JWKSURL = jwks.URL
+		c.Algorithms = []string{"ES256", "ES384"}
+	})
 	claims := g.validClaims(clk.Now())
 	for _, tt := range []struct {
 		key     jose.JSONWebKey
+		alg     jose.SignatureAlgorithm
 		wantErr error
-	}{{forES384, resource.ErrUnknownKey}, {forEnc, resource.ErrUnknownKey}, {noAlg, nil}} {
-		_, err := v.Verify(context.Background(), sign(t, tt.key, jose.ES256, claims, nil))
+	}{
+		{labelledES384, jose.ES256, resource.ErrUnknownKey},
+		{forEnc, jose.ES256, resource.ErrUnknownKey},
+		{noAlg, jose.ES256, nil},
+		{p384, jose.ES384, nil},
+	} {
+		_, err := v.Verify(context.Background(), sign(t, tt.key, tt.alg, claims, nil))
 		if (tt.wantErr == nil) != (err == nil) || !errors.Is(err, tt.wantErr) {
 			t.Errorf("kid %s: err = %v, want %v", tt.key.KeyID, err, tt.wantErr)
 		}
+	}
+	if jwks.requests.Load() != 1 {
+		t.Errorf("%d JWKS fetches, want 1", jwks.requests.Load())
 	}
 }
