@@ -69,28 +69,35 @@ func (kc *keyCache) lookup(ctx context.Context, kid string) ([]jose.JSONWebKey, 
 			return keys, nil
 		}
 	}
+	if testHookLookupMiss != nil {
+		testHookLookupMiss()
+	}
 	call, lastErr := kc.start(now)
-	if call == nil {
-		if lastErr != nil || kc.state.Load() == nil {
-			return nil, newError(ErrKeysUnavailable, lastErr, "the authorization server's keys are unavailable; retry later")
+	if call != nil {
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return nil, newError(ErrKeysUnavailable, ctx.Err(), "the authorization server's keys are unavailable; retry later")
 		}
-		return nil, newError(ErrUnknownKey, nil, "the token's signing key (kid) is not one the authorization server publishes")
+		lastErr = call.err
 	}
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return nil, newError(ErrKeysUnavailable, ctx.Err(), "the authorization server's keys are unavailable; retry later")
-	}
-	if s := kc.state.Load(); s != nil {
+	// Look again even when no fetch was started: another request's fetch
+	// may have landed since the first look.
+	s := kc.state.Load()
+	if s != nil {
 		if keys, ok := s.byKID[kid]; ok {
 			return keys, nil
 		}
 	}
-	if call.err != nil {
-		return nil, newError(ErrKeysUnavailable, call.err, "the authorization server's keys are unavailable; retry later")
+	if lastErr != nil || s == nil {
+		return nil, newError(ErrKeysUnavailable, lastErr, "the authorization server's keys are unavailable; retry later")
 	}
 	return nil, newError(ErrUnknownKey, nil, "the token's signing key (kid) is not one the authorization server publishes")
 }
+
+// testHookLookupMiss, when set by a test, runs after lookup's first look
+// misses: it lets a test land a fetch exactly there.
+var testHookLookupMiss func()
 
 // start begins a fetch, or joins the one in flight. It returns nil (and
 // how the last fetch ended) when the last one started less than
@@ -101,8 +108,11 @@ func (kc *keyCache) start(now time.Time) (*fetchCall, error) {
 	if kc.inflight != nil {
 		return kc.inflight, nil
 	}
-	// A clock that went backwards (elapsed < 0) does not block fetches.
-	if elapsed := now.Sub(kc.lastStart); !kc.lastStart.IsZero() && elapsed >= 0 && elapsed < kc.cfg.KeyRefreshInterval {
+	// now may be a little older than lastStart (read before another
+	// request started a fetch); a clock that jumped back further than the
+	// interval does not block fetches.
+	interval := kc.cfg.KeyRefreshInterval
+	if elapsed := now.Sub(kc.lastStart); !kc.lastStart.IsZero() && elapsed > -interval && elapsed < interval {
 		return nil, kc.lastErr
 	}
 	kc.lastStart = now

@@ -321,3 +321,32 @@ func TestConfigValidate(t *testing.T) {
 		t.Errorf("want 4 problems, got %v", err)
 	}
 }
+
+// Many requests meeting a cold cache at once share one fetch and all
+// succeed, including those that look at the cache just before the fetch
+// lands and ask for another just after (which the rate limit refuses).
+func TestColdCacheConcurrentRequests(t *testing.T) {
+	g := startGatehouse(t)
+	tok := g.token(t, testResource, "tools:call")
+	for round := range 20 {
+		v := newVerifier(t, g, newClock())
+		before := g.jwksRequests.Load()
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if _, err := v.Verify(context.Background(), tok); err != nil {
+					t.Errorf("round %d: %v", round, err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if n := g.jwksRequests.Load() - before; n != 1 {
+			t.Fatalf("round %d: %d JWKS fetches, want 1", round, n)
+		}
+	}
+}
