@@ -64,7 +64,7 @@ func (kc *keyCache) lookup(ctx context.Context, kid string) ([]jose.JSONWebKey, 
 	if s := kc.state.Load(); s != nil {
 		if keys, ok := s.byKID[kid]; ok {
 			if now.Sub(s.fetchedAt) >= kc.cfg.KeyCacheTTL {
-				kc.start(now) // in the background; these keys serve meanwhile
+				kc.start(now, false) // in the background; these keys serve meanwhile
 			}
 			return keys, nil
 		}
@@ -72,7 +72,7 @@ func (kc *keyCache) lookup(ctx context.Context, kid string) ([]jose.JSONWebKey, 
 	if testHookLookupMiss != nil {
 		testHookLookupMiss()
 	}
-	call, lastErr := kc.start(now)
+	call, lastErr := kc.start(now, false)
 	if call != nil {
 		select {
 		case <-call.done:
@@ -99,10 +99,10 @@ func (kc *keyCache) lookup(ctx context.Context, kid string) ([]jose.JSONWebKey, 
 // misses: it lets a test land a fetch exactly there.
 var testHookLookupMiss func()
 
-// start begins a fetch, or joins the one in flight. It returns nil (and
-// how the last fetch ended) when the last one started less than
-// KeyRefreshInterval ago.
-func (kc *keyCache) start(now time.Time) (*fetchCall, error) {
+// start begins a fetch, or joins the one in flight. Unless force is set, it
+// returns nil (and how the last fetch ended) when the last one started
+// less than KeyRefreshInterval ago.
+func (kc *keyCache) start(now time.Time, force bool) (*fetchCall, error) {
 	kc.mu.Lock()
 	defer kc.mu.Unlock()
 	if kc.inflight != nil {
@@ -112,7 +112,7 @@ func (kc *keyCache) start(now time.Time) (*fetchCall, error) {
 	// request started a fetch); a clock that jumped back further than the
 	// interval does not block fetches.
 	interval := kc.cfg.KeyRefreshInterval
-	if elapsed := now.Sub(kc.lastStart); !kc.lastStart.IsZero() && elapsed > -interval && elapsed < interval {
+	if elapsed := now.Sub(kc.lastStart); !force && !kc.lastStart.IsZero() && elapsed > -interval && elapsed < interval {
 		return nil, kc.lastErr
 	}
 	kc.lastStart = now
@@ -140,15 +140,10 @@ func (kc *keyCache) run(call *fetchCall) {
 	close(call.done)
 }
 
-// refresh fetches the keys now, ignoring the rate limit (Verifier.Refresh).
+// refresh fetches the keys now, ignoring the rate limit (Verifier.Refresh),
+// or waits for the fetch in flight.
 func (kc *keyCache) refresh(ctx context.Context) error {
-	kc.mu.Lock()
-	kc.lastStart = time.Time{}
-	kc.mu.Unlock()
-	call, _ := kc.start(kc.cfg.Now())
-	if call == nil {
-		return nil
-	}
+	call, _ := kc.start(kc.cfg.Now(), true)
 	select {
 	case <-call.done:
 		return call.err
