@@ -1,0 +1,105 @@
+// Command gatehouse-demo-mcp is a small MCP server protected by Gatehouse:
+// a streamable-HTTP endpoint with two tools (whoami, add) that accepts only
+// Gatehouse access tokens issued for it, and publishes the RFC 9728
+// metadata that leads MCP clients to Gatehouse. It shows the resource
+// package in use; see docs/resource-servers.md.
+//
+//	go run ./cmd/gatehouse-demo-mcp --issuer http://localhost:8080
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gatehouse-dev/gatehouse/resource"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "gatehouse-demo-mcp:", err)
+		os.Exit(1)
+	}
+}
+
+// config is the demo's settings, from flags.
+type config struct {
+	Listen   string
+	Issuer   string
+	Resource string
+	// Scopes are required on every MCP request, and advertised as the
+	// metadata's scopes_supported.
+	Scopes   []string
+	JWKSURL  string
+	LogLevel slog.Level
+}
+
+func parseFlags(args []string, stderr io.Writer) (config, error) {
+	var cfg config
+	var scope string
+	fs := flag.NewFlagSet("gatehouse-demo-mcp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:9000", "address to listen on")
+	fs.StringVar(&cfg.Issuer, "issuer", "http://localhost:8080", "Gatehouse's issuer URL, exactly as Gatehouse is configured")
+	fs.StringVar(&cfg.Resource, "resource", "http://127.0.0.1:9000/mcp",
+		"this server's MCP endpoint URL: the audience tokens must carry; configure the same string as a resources[].uri in Gatehouse")
+	fs.StringVar(&scope, "scope", "mcp:tools", "space-separated scopes every MCP request needs (empty: a valid token suffices)")
+	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "Gatehouse's JWKS URL (default: discovered from the issuer's metadata)")
+	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: gatehouse-demo-mcp [flags]\n\nA demo MCP server that accepts Gatehouse access tokens.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return config{}, err
+	}
+	if fs.NArg() > 0 {
+		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	cfg.Scopes = strings.Fields(scope)
+	return cfg, nil
+}
+
+// run parses the flags, listens and serves until ctx ends.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// Build first, so that a bad --resource fails before the port is taken.
+	app, err := newApp(cfg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	return app.serve(ctx, ln)
+}
+
+// verifierConfig maps the flags onto the resource package.
+func verifierConfig(cfg config, logger *slog.Logger) resource.Config {
+	return resource.Config{
+		Resource:        cfg.Resource,
+		Issuer:          cfg.Issuer,
+		JWKSURL:         cfg.JWKSURL,
+		ScopesSupported: cfg.Scopes,
+		Logger:          logger,
+		ResourceName:    "Gatehouse demo MCP server",
+	}
+}

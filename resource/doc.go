@@ -1,0 +1,38 @@
+// Package resource is what a resource server (an MCP server) needs to
+// accept Gatehouse's access tokens: it verifies RFC 9068 JWT access tokens
+// offline against the authorization server's published keys, answers
+// requests without a good token the way MCP clients expect (RFC 6750 §3
+// challenges pointing at RFC 9728 metadata), and serves that RFC 9728
+// Protected Resource Metadata.
+//
+// It owns:
+//   - Config: the resource's canonical URL, the trusted issuer and the
+//     verification policy (algorithms, leeway, key caching).
+//   - Verifier.Verify: the RFC 9068 §4 validation of one token. Keys come
+//     from the issuer's JWKS (found through RFC 8414 metadata unless given
+//     explicitly), cached, and refetched when a token names an unknown kid,
+//     at most once per Config.KeyRefreshInterval.
+//   - Verifier.Middleware and Verifier.EchoMiddleware: the HTTP layer, with
+//     the verified Claims in the request context (ClaimsFrom).
+//   - Verifier.MetadataHandler and the Mount helpers: the RFC 9728 document
+//     at both well-known paths MCP clients probe.
+//
+// The package is a library for resource servers, separate from the
+// authorization server's own packages: it depends on no Gatehouse internals
+// and works with any authorization server that issues RFC 9068 tokens.
+// Per the MCP authorization rules it only accepts tokens whose audience is
+// this resource, and it never hands the raw token on: Claims carries what
+// was verified, not the credential, so a handler has nothing to pass
+// through to another service.
+//
+// A server protects a handler in a few lines:
+//
+//	v, err := resource.New(resource.Config{
+//		Resource: "https://mcp.example.com/mcp",
+//		Issuer:   "https://auth.example.com",
+//	})
+//	...
+//	mux := http.NewServeMux()
+//	v.MountMetadata(mux)
+//	mux.Handle("/mcp", v.Middleware("mcp:tools")(mcpHandler))
+package resource
