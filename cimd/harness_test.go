@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"io"
+	"log"
 	"math/big"
 	"net"
 	"net/http"
@@ -23,7 +25,7 @@ import (
 // each to a public-looking address, the test dialer routes that address
 // to the local TLS server.
 var testHosts = []string{
-	"client.example", "other.example", "keys.example", "cdn.example", "redirect-target.example",
+	"client.example", "other.example", "internal.example", "keys.example", "cdn.example", "redirect-target.example",
 	"claude.ai", "chatgpt.com", "vscode.dev", "zed.dev", "goose-docs.ai", "opencode.ai", "www.mcpjam.com",
 	"atpaste.github.io", "beta.twitchat.fr", "app.example.com", "persistent.oaistatic.com",
 }
@@ -82,6 +84,8 @@ func newDocHost(t testing.TB) *docHost {
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
 	h.srv.TLS = &tls.Config{Certificates: []tls.Certificate{testCA().leaf}}
 	h.srv.EnableHTTP2 = true
+	// Hostile-client tests end handshakes on purpose; keep the log quiet.
+	h.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
 	return h
