@@ -1,6 +1,7 @@
 package cimd
 
 import (
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -85,10 +86,20 @@ func parseOneKey(raw json.RawMessage) (key jose.JSONWebKey, skip string, err err
 	switch {
 	case !key.IsPublic() || !key.Valid():
 		return key, "", fmt.Errorf("(kid %q) is not a valid public key", kid)
+	case isWeakRSA(key):
+		return key, fmt.Sprintf("kid %q is an RSA key under %d bits; ignored", kid, minRSABits), nil
 	case key.Use != "" && key.Use != "sig":
 		return key, fmt.Sprintf("kid %q has use %q, not sig; ignored", kid, key.Use), nil
 	}
 	return key, "", nil
+}
+
+// minRSABits is the smallest RSA modulus accepted for client assertions.
+const minRSABits = 2048
+
+func isWeakRSA(k jose.JSONWebKey) bool {
+	pub, ok := k.Key.(*rsa.PublicKey)
+	return ok && pub.N.BitLen() < minRSABits
 }
 
 func jsonString(raw json.RawMessage) string {
