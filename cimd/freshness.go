@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pquerna/cachecontrol/cacheobject"
@@ -44,29 +45,29 @@ func freshness(h http.Header, now time.Time, cfg CacheConfig) Freshness {
 	dir, err := cacheobject.ParseResponseCacheControl(h.Get("Cache-Control"))
 	if err != nil {
 		return Freshness{TTL: cfg.DefaultTTL, StaleIfError: cfg.StaleIfError,
-			Reason: fmt.Sprintf("default %s (Cache-Control %q is malformed)", cfg.DefaultTTL, h.Get("Cache-Control"))}
+			Reason: fmt.Sprintf("default %s (Cache-Control %q is malformed)", human(cfg.DefaultTTL), h.Get("Cache-Control"))}
 	}
 	f := Freshness{StaleIfError: staleWindow(dir, cfg)}
 	if dir.NoStore || dir.NoCachePresent || dir.PrivatePresent {
 		f.TTL = cfg.MinTTL
 		f.Reason = fmt.Sprintf("minimum %s (Cache-Control %q: Gatehouse keeps uncacheable documents for cimd.cache.min_ttl)",
-			cfg.MinTTL, h.Get("Cache-Control"))
+			human(cfg.MinTTL), h.Get("Cache-Control"))
 		return f
 	}
 	lifetime, source, known := explicitLifetime(h, dir, now)
 	if !known {
 		f.TTL = cfg.DefaultTTL
-		f.Reason = fmt.Sprintf("default %s (no Cache-Control max-age or Expires)", cfg.DefaultTTL)
+		f.Reason = fmt.Sprintf("default %s (no Cache-Control max-age or Expires)", human(cfg.DefaultTTL))
 		return f
 	}
 	f.TTL = clampTTL(lifetime, cfg)
 	switch {
 	case f.TTL == lifetime:
-		f.Reason = fmt.Sprintf("%s (%s)", f.TTL, source)
+		f.Reason = fmt.Sprintf("%s (%s)", human(f.TTL), source)
 	case f.TTL > lifetime:
-		f.Reason = fmt.Sprintf("%s (%s, raised to cimd.cache.min_ttl)", f.TTL, source)
+		f.Reason = fmt.Sprintf("%s (%s, raised to cimd.cache.min_ttl)", human(f.TTL), source)
 	default:
-		f.Reason = fmt.Sprintf("%s (%s, capped at cimd.cache.max_ttl)", f.TTL, source)
+		f.Reason = fmt.Sprintf("%s (%s, capped at cimd.cache.max_ttl)", human(f.TTL), source)
 	}
 	return f
 }
@@ -128,4 +129,16 @@ func staleWindow(dir *cacheobject.ResponseCacheDirectives, cfg CacheConfig) time
 		return min(cfg.StaleIfError, time.Duration(dir.StaleIfError)*time.Second)
 	}
 	return cfg.StaleIfError
+}
+
+// human formats a duration without zero units: "1h", "5m", "1h30m", "45s".
+func human(d time.Duration) string {
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
 }

@@ -6,6 +6,8 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -198,6 +200,7 @@ func TestRequestHeadersAndKeepAlive(t *testing.T) {
 func TestUntrustedCertificateIsANetworkError(t *testing.T) {
 	srv := httptest.NewUnstartedServer(jsonHandler(doc(testClientID)))
 	srv.TLS = &tls.Config{} // httptest's own certificate: unknown CA, wrong names
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
 	srv.StartTLS()
 	defer srv.Close()
 	e := newEnv(t)

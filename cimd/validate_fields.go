@@ -38,7 +38,7 @@ func (v *docValidator) checkClientName() {
 		}
 	}
 	v.md.ClientName = name
-	v.findings.pass(rule, specMCPFields, fmt.Sprintf("client_name %q (self-asserted; consent shows the client_id host too)", name))
+	v.findings.pass(rule, specMCPFields, fmt.Sprintf("%q (self-asserted: users also see the client_id host)", name))
 }
 
 // checkGrantTypes narrows grant_types to what Gatehouse supports for CIMD
