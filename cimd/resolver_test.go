@@ -3,6 +3,8 @@ package cimd
 import (
 	"context"
 	"errors"
+	"net/http"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -101,5 +103,56 @@ func TestAllowListOnlyBeforeAnyIO(t *testing.T) {
 	}
 	if e.net.lookupCount("client.example") != 0 || e.net.dialCount() != 0 {
 		t.Fatal("a host outside the allow list was looked up or dialled")
+	}
+}
+
+// A resolver without observer, logger or clock works (nil-safe defaults),
+// including the paths that report events and log.
+func TestNilObserverAndDefaultDeps(t *testing.T) {
+	e := newEnv(t)
+	e.host.serveJSON(testClientID, doc(testClientID), "Cache-Control", "max-age=30")
+	r, err := NewResolver(e.cfg, Deps{Resolver: e.net, Dial: e.net.Dial})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	if _, err := r.Resolve(context.Background(), testClientID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Resolve(context.Background(), "https://client.example/missing.json"); OutcomeOf(err) != OutcomeBadStatus {
+		t.Fatalf("err = %v", err)
+	}
+	if st := r.CacheStats(); st.Hits != 0 || st.CostUsed == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestCallerContextEndsTheWaitNotTheFetch(t *testing.T) {
+	e := newEnv(t)
+	release := make(chan struct{})
+	e.host.handle(testClientID, func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		jsonHandler(doc(testClientID))(w, r)
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() {
+		_, err := e.r.Resolve(ctx, testClientID)
+		done <- err
+	}()
+	for e.host.hits(testClientID) == 0 {
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want the caller's cancellation", err)
+	}
+	close(release)
+	// The shared fetch completed for everyone else: the next call hits.
+	if _, err := e.r.Resolve(context.Background(), testClientID); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.host.hits(testClientID); n != 1 {
+		t.Fatalf("%d requests; the cancelled caller's fetch should have been reused", n)
 	}
 }

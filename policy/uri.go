@@ -105,6 +105,9 @@ func splitHostPort(authority string) (host, port string, hasPort bool) {
 func checkURIChars(raw string) *RuleError {
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
+		if uriByteOK[c] {
+			continue
+		}
 		switch {
 		case c < 0x21 || c > 0x7e:
 			return ruleErr(RuleURISyntax, SpecURISyntax, fmt.Sprintf(
@@ -121,6 +124,16 @@ func checkURIChars(raw string) *RuleError {
 	}
 	return nil
 }
+
+// uriByteOK marks the bytes checkURIChars accepts without a closer look:
+// printable ASCII except '%' and the characters RFC 3986 excludes. It is a
+// table because this runs on every authorization request.
+var uriByteOK = func() (t [256]bool) {
+	for c := 0x21; c <= 0x7e; c++ {
+		t[c] = strings.IndexByte("\"<>\\^`{|}%", byte(c)) < 0
+	}
+	return t
+}()
 
 func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
