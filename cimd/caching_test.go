@@ -315,61 +315,30 @@ func TestStampedeMakesOneFetch(t *testing.T) {
 	}
 }
 
-// Decision §6.5: a redirect URI added to the document works at once: one
-// conditional refetch, rate-limited per client_id.
-func TestResolveForRedirectRefetchesOnce(t *testing.T) {
+// RFC 9111 §4.3.4: a 304 without caching headers renews the entry under
+// the stored response's Cache-Control.
+func TestNotModifiedWithoutHeadersKeepsStoredFreshness(t *testing.T) {
 	e := newEnv(t)
-	m := serveMutable(e, doc(testClientID, "https://client.example/cb"))
-	m.set(func(m *mutableDoc) { m.cc = "max-age=3600" })
-	if _, err := e.r.ResolveForRedirect(bg, testClientID, "https://client.example/cb"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.r.ResolveForRedirect(bg, testClientID, "http://localhost:53682/callback"); err == nil {
-		t.Fatal("an unregistered redirect was accepted")
-	}
-	m.set(func(m *mutableDoc) {
-		m.body = doc(testClientID, "https://client.example/cb", "https://client.example/new")
+	var requests atomic.Int32
+	e.host.handle(testClientID, func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		if r.Header.Get("If-None-Match") == `"v1"` {
+			w.WriteHeader(http.StatusNotModified) // no Cache-Control on the 304
+			return
+		}
+		w.Header().Set("Cache-Control", "max-age=3600")
+		w.Header().Set("ETag", `"v1"`)
+		jsonHandler(doc(testClientID))(w, r)
 	})
-	// Rate limit: the mismatch above spent this interval's refetch.
-	_, err := e.r.ResolveForRedirect(bg, testClientID, "https://client.example/new")
-	if oauth.Code(err) != oauth.ErrCodeInvalidRequest || !strings.Contains(err.Error(), "not registered") {
-		t.Fatalf("err = %v; want invalid_request (rate-limited refetch)", err)
+	mustResolve(t, e)
+	e.clock.Advance(3601 * time.Second)
+	mustResolve(t, e) // 304
+	e.clock.Advance(3599 * time.Second)
+	mustResolve(t, e)
+	if n := requests.Load(); n != 2 {
+		t.Fatalf("%d requests; the 304 should have renewed the entry for max-age=3600", n)
 	}
-	if n := e.host.hits(testClientID); n != 2 {
-		t.Fatalf("%d requests; want 2 (initial + one refetch)", n)
-	}
-	e.clock.Advance(15 * time.Second)
-	c, err := e.r.ResolveForRedirect(bg, testClientID, "https://client.example/new")
-	if err != nil || len(c.Metadata.RedirectURIs) != 2 {
-		t.Fatalf("after the interval: %v, %v; want the new redirect accepted", c, err)
-	}
-	// The refreshed copy serves plain Resolve too.
-	if c2 := mustResolve(t, e); c2 != c {
-		t.Fatal("the refetched document did not replace the cached one")
-	}
-}
-
-func TestResolveForRedirectExplainsPolicyDrops(t *testing.T) {
-	e := newEnv(t)
-	serveMutable(e, doc(testClientID, "https://client.example/cb", "https://evil.example/cb"))
-	_, err := e.r.ResolveForRedirect(bg, testClientID, "https://evil.example/cb")
-	if oauth.Code(err) != oauth.ErrCodeInvalidRequest || !strings.Contains(err.Error(), "refused by Gatehouse's redirect policy") ||
-		!strings.Contains(err.Error(), "same-site") {
-		t.Fatalf("err = %v", err)
-	}
-	c, err := e.r.ResolveForRedirect(bg, testClientID, "https://client.example/cb")
-	if err != nil || len(c.Metadata.RedirectURIs) != 1 {
-		t.Fatalf("%v %v", c, err)
-	}
-}
-
-func TestLoopbackRedirectAnyPort(t *testing.T) {
-	e := newEnv(t)
-	serveMutable(e, doc(testClientID, "http://localhost/callback"))
-	if _, err := e.r.ResolveForRedirect(bg, testClientID, "http://localhost:3118/callback"); err != nil {
-		t.Fatal(err)
-	}
-	if n := e.host.hits(testClientID); n != 1 {
-		t.Fatal("a loopback port variation caused a refetch")
+	if r := e.r.Entries()[0].TTLReason; !strings.Contains(r, "max-age=3600") {
+		t.Fatalf("TTL reason %q", r)
 	}
 }

@@ -40,15 +40,14 @@ type Response struct {
 // (CIMD -02 §5, §8.6). It is safe for concurrent use and keeps connections
 // to document hosts alive.
 type Fetcher struct {
-	cfg          FetchConfig
-	public       *http.Client // public addresses (plus private+loopback in development mode)
-	trusted      *http.Client // also private addresses: only for TrustedPrivateURLs
-	trustedURLs  map[string]bool
-	limits       *limiter
-	now          func() time.Time
-	obs          observer
-	transports   []*http.Transport
-	devAddresses bool
+	cfg         FetchConfig
+	public      *http.Client // public addresses (plus private+loopback in development mode)
+	trusted     *http.Client // also private addresses: only for TrustedPrivateURLs
+	trustedURLs map[string]bool
+	limits      *limiter
+	now         func() time.Time
+	obs         observer
+	transports  []*http.Transport
 }
 
 // NewFetcher builds a fetcher from the configuration and dependencies.
@@ -56,12 +55,11 @@ func NewFetcher(cfg Config, deps Deps) *Fetcher {
 	deps = deps.withDefaults()
 	tlsConf := &tls.Config{RootCAs: rootPool(cfg.ExtraRootCAs), MinVersion: tls.VersionTLS12}
 	f := &Fetcher{
-		cfg:          cfg.Fetch,
-		trustedURLs:  map[string]bool{},
-		limits:       newLimiter(cfg.Fetch.MaxConcurrent, cfg.Fetch.MaxPerHost),
-		now:          deps.Now,
-		obs:          observer{deps.Observer},
-		devAddresses: cfg.AllowPrivateAddresses,
+		cfg:         cfg.Fetch,
+		trustedURLs: map[string]bool{},
+		limits:      newLimiter(cfg.Fetch.MaxConcurrent, cfg.Fetch.MaxPerHost),
+		now:         deps.Now,
+		obs:         observer{deps.Observer},
 	}
 	for _, u := range cfg.TrustedPrivateURLs {
 		f.trustedURLs[u] = true

@@ -25,6 +25,9 @@ type resource[V any] struct {
 	lastModified string
 	size         int64 // body bytes
 	ttlReason    string
+	// cacheHeaders are the Cache-Control and Expires of the last full
+	// response: a 304 that omits them renews the entry under them.
+	cacheHeaders http.Header
 }
 
 // resourceStore caches one kind of fetched resource (documents, key sets,
@@ -106,7 +109,8 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 	value, err := s.parse(key, resp)
 	if err != nil {
 		s.evict(key, havePrev)
-		s.r.backoff.fail(key, now, err)
+		until := s.r.backoff.fail(key, now, err)
+		s.r.log.Info("cimd: invalid response", "kind", string(s.kind), "url", key, "error", err, "backoff_until", until)
 		return nil, err
 	}
 	fr := freshness(resp.Header, now, s.r.cfg.Cache)
@@ -114,7 +118,7 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 		key: key, value: value, fetchedAt: now, checkedAt: now,
 		expiresAt: now.Add(fr.TTL), staleUntil: now.Add(fr.TTL + fr.StaleIfError),
 		etag: resp.Header.Get("ETag"), lastModified: resp.Header.Get("Last-Modified"),
-		size: int64(len(resp.Body)), ttlReason: fr.Reason,
+		size: int64(len(resp.Body)), ttlReason: fr.Reason, cacheHeaders: cacheHeaders(resp.Header, nil),
 	}
 	s.store(res, fr.TTL, now)
 	s.r.backoff.clear(key)
@@ -122,10 +126,12 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 }
 
 // revalidated renews prev after a 304 (RFC 9111 §4.3.4): same value, new
-// lifetime from the 304's headers.
+// lifetime from the stored caching headers updated with the 304's.
 func (s *resourceStore[V]) revalidated(prev *resource[V], resp *Response, now time.Time) *resource[V] {
-	fr := freshness(resp.Header, now, s.r.cfg.Cache)
+	h := cacheHeaders(resp.Header, prev.cacheHeaders)
+	fr := freshness(h, now, s.r.cfg.Cache)
 	res := *prev
+	res.cacheHeaders = cacheHeaders(h, nil)
 	res.checkedAt = now
 	res.expiresAt = now.Add(fr.TTL)
 	res.staleUntil = now.Add(fr.TTL + fr.StaleIfError)
@@ -139,6 +145,21 @@ func (s *resourceStore[V]) revalidated(prev *resource[V], resp *Response, now ti
 	return &res
 }
 
+// cacheHeaders returns the freshness headers of h (Cache-Control,
+// Expires, and the Date and Age they are relative to), falling back to
+// stored's Cache-Control and Expires where h has none.
+func cacheHeaders(h, stored http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"Cache-Control", "Expires", "Date", "Age"} {
+		if v := h.Values(k); len(v) > 0 {
+			out[k] = v
+		} else if v := stored.Values(k); len(v) > 0 && (k == "Cache-Control" || k == "Expires") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
 // failed decides what a failed fetch means for the cached copy:
 //   - 404, 410, an invalid or oversized document, a blocked address or a
 //     policy refusal are definitive: the entry goes at once;
@@ -147,7 +168,9 @@ func (s *resourceStore[V]) revalidated(prev *resource[V], resp *Response, now ti
 //   - anything else (3xx, other 4xx) keeps a still-fresh copy (a forced
 //     refetch) and otherwise evicts.
 func (s *resourceStore[V]) failed(key string, prev *resource[V], fresh, usable bool, now time.Time, err error) (*resource[V], error) {
-	s.r.backoff.fail(key, now, err)
+	until := s.r.backoff.fail(key, now, err)
+	s.r.log.Info("cimd: fetch failed", "kind", string(s.kind), "url", key, "outcome", OutcomeOf(err),
+		"error", err, "backoff_until", until)
 	var fe *FetchError
 	errors.As(err, &fe)
 	switch {
