@@ -3,6 +3,7 @@ package cimd
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cache"
@@ -66,15 +67,7 @@ func (r *Resolver) Entries() []EntryInfo {
 			ETag: res.etag, LastModified: res.lastModified, Size: res.size, TTLReason: res.ttlReason,
 		})
 	}
-	slices.SortFunc(out, func(a, b EntryInfo) int {
-		switch {
-		case a.ClientID < b.ClientID:
-			return -1
-		case a.ClientID > b.ClientID:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b EntryInfo) int { return strings.Compare(a.ClientID, b.ClientID) })
 	return out
 }
 

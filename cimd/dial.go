@@ -77,7 +77,7 @@ func (d *vettedDialer) vet(ctx context.Context, host string) ([]netip.Addr, erro
 	// Only well-formed DNS names reach the resolver: glibc would read
 	// "2130706433" or "0x7f.1" as 127.0.0.1.
 	if err := policy.CheckHost(host); err != nil {
-		return nil, fetchErr(OutcomeBlockedAddress, "", specSSRF, err, "host %q: %s", host, err)
+		return nil, fetchErr(OutcomeBlockedAddress, "", "", err, "%s", err)
 	}
 	addrs, err := d.resolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {

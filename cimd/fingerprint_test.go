@@ -34,7 +34,7 @@ func TestFingerprint(t *testing.T) {
 		docWith(map[string]any{"scope": "a b", "redirect_uris": []string{"http://localhost/callback"}}),
 		docWith(map[string]any{"scope": "a b", "grant_types": []string{"authorization_code", "refresh_token"}}),
 		docWith(map[string]any{"scope": "a b", "jwks_uri": "https://keys.example/j"}),
-		docWith(map[string]any{"scope": "a b", "jwks": keys(testJWK(t, false, nil))}),
+		docWith(map[string]any{"scope": "a b", "jwks": jwkSet(testJWK(t, false, nil))}),
 	}
 	seen := map[string]int{base: -1}
 	for i, b := range different {

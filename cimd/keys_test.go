@@ -30,7 +30,7 @@ func pkjwtDoc(extra map[string]any) string {
 
 func TestClientKeysInline(t *testing.T) {
 	e := newEnv(t)
-	e.host.serveJSON(testClientID, pkjwtDoc(map[string]any{"jwks": keys(testJWK(t, false, nil))}))
+	e.host.serveJSON(testClientID, pkjwtDoc(map[string]any{"jwks": jwkSet(testJWK(t, false, nil))}))
 	c := mustResolve(t, e)
 	set, err := e.r.ClientKeys(bg, c)
 	if err != nil || len(set.Keys) != 1 || set.Keys[0].KeyID != "k1" || !set.Keys[0].IsPublic() {
@@ -42,7 +42,7 @@ func TestClientKeysFromJWKSURI(t *testing.T) {
 	e := newEnv(t)
 	e.host.serveJSON(testClientID, pkjwtDoc(map[string]any{"jwks_uri": jwksURL}))
 	k1 := testJWK(t, false, nil)
-	body, _ := json.Marshal(keys(k1))
+	body, _ := json.Marshal(jwkSet(k1))
 	e.host.serveJSON(jwksURL, string(body), "Cache-Control", "max-age=600")
 	c := mustResolve(t, e)
 	for range 3 {
@@ -60,7 +60,7 @@ func TestClientKeysFromJWKSURI(t *testing.T) {
 
 	// Key rotation: an unknown kid refetches once, rate-limited.
 	k2 := testJWK(t, false, func(m map[string]any) { m["kid"] = "k2" })
-	body, _ = json.Marshal(keys(k1, k2))
+	body, _ = json.Marshal(jwkSet(k1, k2))
 	e.host.serveJSON(jwksURL, string(body), "Cache-Control", "max-age=600")
 	set, err := e.r.ClientKeysForKID(bg, c, "k2")
 	if err != nil || len(set.Key("k2")) != 1 {
@@ -90,7 +90,7 @@ func TestClientKeysRefusesHostileSets(t *testing.T) {
 		detail  string
 	}{
 		{"private key", func(e *env) {
-			b, _ := json.Marshal(keys(testJWK(t, true, nil)))
+			b, _ := json.Marshal(jwkSet(testJWK(t, true, nil)))
 			e.host.serveJSON(jwksURL, string(b))
 		}, OutcomeInvalidDocument, "private or symmetric"},
 		{"no usable key", func(e *env) {

@@ -109,12 +109,10 @@ func (r *Report) redirectHint(f Finding) string {
 	if f.Rule == "redirect-uri" && strings.Contains(f.Detail, "is not registered") {
 		return "Add the redirect URI to redirect_uris; Gatehouse refetches the document once when it sees a new one."
 	}
-	return fmt.Sprintf("Under the %s redirect policy, redirect URIs must be %s, http://localhost, http://127.0.0.1 "+
-		"or http://[::1] (any port), or use the private-use scheme %q.", r.RedirectPolicy, sites, reverseHost(host)+":")
-}
-
-func reverseHost(host string) string {
-	labels := strings.Split(host, ".")
-	slices.Reverse(labels)
-	return strings.Join(labels, ".")
+	hint := fmt.Sprintf("Under the %s redirect policy, redirect URIs must be %s, or http://localhost, "+
+		"http://127.0.0.1 or http://[::1] (any port)", r.RedirectPolicy, sites)
+	if scheme := policy.PrivateUseScheme(r.ClientID); scheme != "" {
+		hint += fmt.Sprintf(", or use the private-use scheme %q", scheme+":")
+	}
+	return hint + "."
 }

@@ -89,7 +89,7 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 	if until, err := s.r.backoff.active(key, now); err != nil {
 		s.r.obs.cacheEvent(s.kind, CacheBackoff)
 		if usable {
-			s.serveStale(key, fresh)
+			s.serveStale(fresh)
 			return prev, nil
 		}
 		return nil, &backoffError{until: until, now: now, err: err}
@@ -176,7 +176,7 @@ func (s *resourceStore[V]) failed(key string, prev *resource[V], fresh, usable b
 	switch {
 	case definitive(fe):
 	case transient(fe) && usable:
-		s.serveStale(key, fresh)
+		s.serveStale(fresh)
 		s.r.log.Warn("cimd: refresh failed, serving the last valid copy",
 			"kind", string(s.kind), "url", key, "outcome", OutcomeOf(err), "error", err)
 		return prev, nil
@@ -187,7 +187,7 @@ func (s *resourceStore[V]) failed(key string, prev *resource[V], fresh, usable b
 	return nil, err
 }
 
-func (s *resourceStore[V]) serveStale(key string, fresh bool) {
+func (s *resourceStore[V]) serveStale(fresh bool) {
 	if !fresh {
 		s.r.obs.cacheEvent(s.kind, CacheStaleServed)
 	}

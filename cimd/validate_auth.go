@@ -3,6 +3,7 @@ package cimd
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-jose/go-jose/v4"
@@ -121,7 +122,7 @@ func (v *docValidator) checkSigningAlg() {
 		return
 	}
 	switch {
-	case contains(asymmetricAlgs, alg):
+	case slices.Contains(asymmetricAlgs, alg):
 		v.md.TokenEndpointAuthSigningAlg = alg
 		if v.privateKeyJWT() {
 			v.findings.pass(rule, specAuth, "client assertions are signed with "+alg)
@@ -137,13 +138,4 @@ func (v *docValidator) checkSigningAlg() {
 		v.findings.narrow(rule, specAuth, fmt.Sprintf(
 			"token_endpoint_auth_signing_alg %q is not supported; dropped (any supported algorithm matching the key is accepted)", alg))
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -56,7 +56,7 @@ func testJWK(t testing.TB, private bool, mutate func(map[string]any)) map[string
 	return m
 }
 
-func keys(k ...map[string]any) map[string]any { return map[string]any{"keys": k} }
+func jwkSet(k ...map[string]any) map[string]any { return map[string]any{"keys": k} }
 
 func TestDocumentRules(t *testing.T) {
 	pub := testJWK(t, false, nil)
@@ -64,7 +64,7 @@ func TestDocumentRules(t *testing.T) {
 	x25519 := map[string]any{"kty": "OKP", "crv": "X25519", "x": "hSDwCYkwp1R0i33ctD73Wg2_Og0mOBr066SpjqqbTmo", "kid": "x"}
 	oct := map[string]any{"kty": "oct", "k": "c2VjcmV0", "kid": "s"}
 	enc := testJWK(t, false, func(m map[string]any) { m["use"] = "enc" })
-	pkjwt := map[string]any{"token_endpoint_auth_method": "private_key_jwt", "jwks": keys(pub)}
+	pkjwt := map[string]any{"token_endpoint_auth_method": "private_key_jwt", "jwks": jwkSet(pub)}
 	merge := func(ms ...map[string]any) map[string]any {
 		out := map[string]any{}
 		for _, m := range ms {
@@ -102,9 +102,9 @@ func TestDocumentRules(t *testing.T) {
 		{name: "client_secret_jwt", body: docWith(map[string]any{"token_endpoint_auth_method": "client_secret_jwt"}), fail: "auth-method"},
 		{name: "tls_client_auth unsupported", body: docWith(map[string]any{"token_endpoint_auth_method": "tls_client_auth"}), fail: "auth-method"},
 		{name: "auth method not a string", body: docWith(map[string]any{"token_endpoint_auth_method": true}), fail: "auth-method"},
-		{name: "private key in jwks", body: docWith(map[string]any{"jwks": keys(priv)}), fail: "jwks"},
-		{name: "symmetric key in jwks", body: docWith(map[string]any{"jwks": keys(pub, oct)}), fail: "jwks"},
-		{name: "HS256 key alg", body: docWith(map[string]any{"jwks": keys(testJWK(t, false, func(m map[string]any) { m["alg"] = "HS256" }))}), fail: "jwks"},
+		{name: "private key in jwks", body: docWith(map[string]any{"jwks": jwkSet(priv)}), fail: "jwks"},
+		{name: "symmetric key in jwks", body: docWith(map[string]any{"jwks": jwkSet(pub, oct)}), fail: "jwks"},
+		{name: "HS256 key alg", body: docWith(map[string]any{"jwks": jwkSet(testJWK(t, false, func(m map[string]any) { m["alg"] = "HS256" }))}), fail: "jwks"},
 
 		// client_name (MCP).
 		{name: "client_name missing", body: docWith(map[string]any{"client_name": nil}), fail: "client-name"},
@@ -128,10 +128,10 @@ func TestDocumentRules(t *testing.T) {
 		{name: "public client with bad jwks_uri", body: docWith(map[string]any{"jwks_uri": "javascript:alert(1)"}),
 			narrowed: []string{"auth-method", "jwks-uri", "grant-types"}},
 		{name: "jwks and jwks_uri", body: docWith(merge(pkjwt, map[string]any{"jwks_uri": "https://keys.example/j"})), fail: "jwks"},
-		{name: "unsupported key type skipped", body: docWith(merge(pkjwt, map[string]any{"jwks": keys(x25519, pub)})),
+		{name: "unsupported key type skipped", body: docWith(merge(pkjwt, map[string]any{"jwks": jwkSet(x25519, pub)})),
 			narrowed: []string{"jwks", "grant-types"}},
-		{name: "only an encryption key", body: docWith(merge(pkjwt, map[string]any{"jwks": keys(enc)})), fail: "jwks"},
-		{name: "only an unsupported key", body: docWith(merge(pkjwt, map[string]any{"jwks": keys(x25519)})), fail: "jwks"},
+		{name: "only an encryption key", body: docWith(merge(pkjwt, map[string]any{"jwks": jwkSet(enc)})), fail: "jwks"},
+		{name: "only an unsupported key", body: docWith(merge(pkjwt, map[string]any{"jwks": jwkSet(x25519)})), fail: "jwks"},
 		{name: "jwks not a set", body: docWith(merge(pkjwt, map[string]any{"jwks": []any{pub}})), fail: "jwks"},
 		{name: "jwks without keys", body: docWith(merge(pkjwt, map[string]any{"jwks": map[string]any{}})), fail: "jwks"},
 		{name: "HS256 signing alg", body: docWith(merge(pkjwt, map[string]any{"token_endpoint_auth_signing_alg": "HS256"})), fail: "signing-alg"},
@@ -247,7 +247,7 @@ func assertSafeClient(t *testing.T, c *oauth.Client, mode policy.RedirectMode) {
 		if !slices.Contains([]string{"authorization_code", "refresh_token", "client_credentials"}, g) {
 			t.Fatalf("grant %q kept", g)
 		}
-		if g == "client_credentials" && m(md) != oauth.AuthMethodPrivateKeyJWT {
+		if g == "client_credentials" && md.TokenEndpointAuthMethod != oauth.AuthMethodPrivateKeyJWT {
 			t.Fatal("client_credentials kept for a public client")
 		}
 	}
@@ -268,8 +268,6 @@ func assertSafeClient(t *testing.T, c *oauth.Client, mode policy.RedirectMode) {
 		t.Fatal("private key material kept")
 	}
 }
-
-func m(md oauth.ClientMetadata) string { return md.TokenEndpointAuthMethod }
 
 func FuzzValidateDocument(f *testing.F) {
 	f.Add([]byte(docWith(nil)))

@@ -172,6 +172,17 @@ func checkPrivateUseScheme(clientHost string, u rawURI) *RuleError {
 	return nil
 }
 
+// PrivateUseScheme is the only private-use redirect scheme a client_id may
+// use: its host in reverse order ("https://www.mcpjam.com/x" gives
+// "com.mcpjam.www"). It is "" for IP-literal hosts and non-URLs.
+func PrivateUseScheme(clientID string) string {
+	u, ok := splitURI(clientID)
+	if !ok || !u.hasAuthority {
+		return ""
+	}
+	return reverseDomain(u.host)
+}
+
 // reverseDomain turns "www.mcpjam.com" into "com.mcpjam.www"; it returns ""
 // for IP literals, which have no reverse-domain scheme.
 func reverseDomain(host string) string {

@@ -158,3 +158,18 @@ func FuzzCheckRedirectURI(f *testing.F) {
 		}
 	})
 }
+
+func TestPrivateUseScheme(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://claude.ai/oauth/x":     "ai.claude",
+		"https://www.mcpjam.com/x":      "com.mcpjam.www",
+		"https://client.example:8443/x": "example.client",
+		"https://192.0.2.1/x":           "",
+		"https://[2001:db8::1]/x":       "",
+		"not a url":                     "",
+	} {
+		if got := PrivateUseScheme(in); got != want {
+			t.Errorf("PrivateUseScheme(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
