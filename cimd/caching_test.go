@@ -342,3 +342,39 @@ func TestNotModifiedWithoutHeadersKeepsStoredFreshness(t *testing.T) {
 		t.Fatalf("TTL reason %q", r)
 	}
 }
+
+// During a backoff, the last valid copy stands in only for transient
+// failures: after a 403 it is not served past its freshness.
+func TestBackoffServesStaleOnlyForTransientFailures(t *testing.T) {
+	for _, tt := range []struct {
+		status    int
+		wantStale bool
+	}{{http.StatusServiceUnavailable, true}, {http.StatusForbidden, false}} {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			e := newEnv(t, func(c *Config) { c.Cache.FailureBackoff = time.Minute })
+			m := serveMutable(e, doc(testClientID))
+			m.set(func(m *mutableDoc) { m.cc = "max-age=30" })
+			first := mustResolve(t, e)
+			m.set(func(m *mutableDoc) { m.status = tt.status })
+			e.clock.Advance(time.Second)
+			// A forced refetch (new redirect) fails: the fresh copy stays.
+			if _, err := e.r.ResolveForRedirect(bg, testClientID, "http://127.0.0.1/other"); err == nil {
+				t.Fatal("unregistered redirect accepted")
+			}
+			if c, err := e.r.Resolve(bg, testClientID); err != nil || c != first {
+				t.Fatalf("fresh copy lost after a failed forced refetch: %v", err)
+			}
+			e.clock.Advance(39 * time.Second) // expired, still in backoff
+			c, err := e.r.Resolve(bg, testClientID)
+			if tt.wantStale && (err != nil || c != first) {
+				t.Fatalf("503: %v; want the stale copy", err)
+			}
+			if !tt.wantStale && OutcomeOf(err) != OutcomeBadStatus {
+				t.Fatalf("403: %v; want the 403 without a stale copy", err)
+			}
+			if n := e.host.hits(testClientID); n != 2 {
+				t.Fatalf("%d requests; the backoff should have prevented the third", n)
+			}
+		})
+	}
+}

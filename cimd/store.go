@@ -88,7 +88,9 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 	}
 	if until, err := s.r.backoff.active(key, now); err != nil {
 		s.r.obs.cacheEvent(s.kind, CacheBackoff)
-		if usable {
+		var fe *FetchError
+		errors.As(err, &fe)
+		if fresh || (usable && transient(fe)) {
 			s.serveStale(fresh)
 			return prev, nil
 		}
