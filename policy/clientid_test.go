@@ -205,3 +205,12 @@ func assertAcceptedClientID(t *testing.T, raw string) {
 		}
 	}
 }
+
+func BenchmarkCheckClientIDURL(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if CheckClientIDURL("https://claude.ai/oauth/claude-code-client-metadata") != nil {
+			b.Fatal("refused")
+		}
+	}
+}
