@@ -7,6 +7,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // ClientKeys returns the public keys a private_key_jwt client signs its
@@ -40,7 +41,7 @@ func (r *Resolver) clientKeys(ctx context.Context, c *oauth.Client, force bool) 
 		if res, ok := r.docs.cache.Get(c.ID); ok && res.value.client.Fingerprint == c.Fingerprint && res.value.keys != nil {
 			return jose.JSONWebKeySet{Keys: res.value.keys.Keys}, nil
 		}
-		ks, err := parsePublicJWKS(md.JWKS)
+		ks, err := policy.ParseClientKeySet(md.JWKS)
 		if err != nil {
 			return jose.JSONWebKeySet{}, oauth.InvalidClient("jwks: %v", err)
 		}
@@ -64,10 +65,10 @@ func (r *Resolver) clientKeys(ctx context.Context, c *oauth.Client, force bool) 
 // parseKeySetResponse validates a fetched jwks_uri body: one JSON object,
 // keys parsed one by one, at least one usable public signing key.
 func parseKeySetResponse(_ string, resp *Response) (*KeySet, error) {
-	if err := checkJSONObject(resp.Body); err != nil {
+	if err := oauth.CheckJSONObject(resp.Body); err != nil {
 		return nil, &ValidationError{Rule: "jwks-uri", Detail: "key set " + err.Error(), Spec: specJSON}
 	}
-	ks, err := parsePublicJWKS(resp.Body)
+	ks, err := policy.ParseClientKeySet(resp.Body)
 	if err != nil {
 		return nil, &ValidationError{Rule: "jwks-uri", Detail: "key set " + err.Error(), Spec: specPrivateKey}
 	}

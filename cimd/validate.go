@@ -66,7 +66,7 @@ type docValidator struct {
 }
 
 func (v *docValidator) run(body []byte) {
-	if err := checkJSONObject(body); err != nil {
+	if err := oauth.CheckJSONObject(body); err != nil {
 		v.findings.fail("json", specJSON, "document "+err.Error())
 		return
 	}

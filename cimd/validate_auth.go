@@ -69,7 +69,7 @@ func (v *docValidator) checkKeys() {
 }
 
 func (v *docValidator) checkInlineJWKS(raw json.RawMessage) {
-	ks, err := parsePublicJWKS(raw)
+	ks, err := policy.ParseClientKeySet(raw)
 	if err != nil {
 		v.findings.fail("jwks", specPrivateKey, "jwks "+err.Error())
 		return

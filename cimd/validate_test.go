@@ -304,7 +304,7 @@ func FuzzCheckJSONObject(f *testing.F) {
 	f.Add([]byte(`{"a":1,"a":2}`))
 	f.Add([]byte(`[[[[[[[[[[[[]]]]]]]]]]]]`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if checkJSONObject(body) != nil {
+		if oauth.CheckJSONObject(body) != nil {
 			return
 		}
 		var m map[string]json.RawMessage
