@@ -69,6 +69,13 @@ func (c *Cache[V]) Set(key string, v V, cost int64, ttl time.Duration) bool {
 	return c.rc.SetWithTTL(key, v, cost, ttl)
 }
 
+// SetMaxCost changes the byte bound in place (a hot reload of the cache
+// size); a smaller bound evicts as items are next admitted.
+func (c *Cache[V]) SetMaxCost(maxCost int64) { c.rc.UpdateMaxCost(maxCost) }
+
+// MaxCost is the current byte bound.
+func (c *Cache[V]) MaxCost() int64 { return c.rc.MaxCost() }
+
 // Del removes key at once.
 func (c *Cache[V]) Del(key string) { c.rc.Del(key) }
 

@@ -74,3 +74,20 @@ func (r *Resolver) Entries() []EntryInfo {
 // CacheStats returns the document cache's counters (hits, misses,
 // evictions, dropped sets, bytes used), for metrics.
 func (r *Resolver) CacheStats() cache.Stats { return r.docs.cache.Stats() }
+
+// CacheInfo describes one of the resolver's caches for metrics.
+type CacheInfo struct {
+	Kind    Kind
+	Stats   cache.Stats
+	Entries int
+}
+
+// Caches reports every cache (documents, key sets, logos). Counting
+// entries walks the cache: call it at scrape frequency, not per request.
+func (r *Resolver) Caches() []CacheInfo {
+	return []CacheInfo{
+		{Kind: KindDocument, Stats: r.docs.cache.Stats(), Entries: r.docs.cache.Len()},
+		{Kind: KindJWKS, Stats: r.keys.cache.Stats(), Entries: r.keys.cache.Len()},
+		{Kind: KindLogo, Stats: r.logos.cache.Stats(), Entries: r.logos.cache.Len()},
+	}
+}

@@ -66,11 +66,11 @@ func (r *Report) Accepted() bool {
 // authorization request would. It then checks what Resolve defers: the
 // jwks_uri key set of a private_key_jwt client and the logo.
 func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Report {
-	rep := &Report{ClientID: clientID, RedirectURI: redirectURI, RedirectPolicy: r.cfg.RedirectPolicy,
-		Hosts: r.cfg.Hosts, CheckedAt: r.now()}
+	rep := &Report{ClientID: clientID, RedirectURI: redirectURI, RedirectPolicy: r.config().RedirectPolicy,
+		Hosts: r.config().Hosts, CheckedAt: r.now()}
 	var f findings
 	defer func() { rep.Findings = f }()
-	if !r.cfg.Enabled {
+	if !r.config().Enabled {
 		f.fail("enabled", "", "CIMD is disabled on this server (cimd.enabled: false)")
 		rep.Err = r.admit(clientID)
 		return rep
@@ -82,12 +82,12 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	}
 	f.pass("client-id-url", policy.SpecClientIDURL, "a valid Client Identifier URL")
 	host := policy.ClientIDHost(clientID)
-	if err := r.cfg.Hosts.Check(host); err != nil {
+	if err := r.config().Hosts.Check(host); err != nil {
 		f.fail("host-policy", policy.SpecTrustPolicy, ruleDetail(err))
 		rep.Err = clientError("client_id host", err)
 		return rep
 	}
-	f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, r.cfg.Hosts))
+	f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, r.config().Hosts))
 
 	resp, err := r.fetcher.Fetch(ctx, Request{Kind: KindDocument, URL: clientID})
 	if err != nil {
@@ -97,10 +97,10 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	}
 	rep.Fetch = fetchInfo(resp)
 	f.pass("fetch", specFetch, rep.Fetch.summary())
-	fr := freshness(resp.Header, r.now(), r.cfg.Cache)
+	fr := freshness(resp.Header, r.now(), r.config().Cache)
 	rep.Cache = &fr
 
-	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.cfg.RedirectPolicy)
+	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
 	f = append(f, val.Findings...)
 	if err != nil {
 		rep.Err = clientError("metadata document", err)
@@ -213,7 +213,7 @@ func (r *Resolver) checkRedirect(f *findings, rep *Report, val *Validation, redi
 	}
 	const rule = "redirect-uri"
 	if val == nil || val.Client == nil {
-		if err := policy.CheckRedirectURI(r.cfg.RedirectPolicy, rep.ClientID, redirectURI); err != nil {
+		if err := policy.CheckRedirectURI(r.config().RedirectPolicy, rep.ClientID, redirectURI); err != nil {
 			f.fail(rule, specRedirect, fmt.Sprintf("%s would be refused: %s", redirectURI, ruleDetail(err)))
 		}
 		return

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -43,7 +44,7 @@ type Fetcher struct {
 	cfg         FetchConfig
 	public      *http.Client // public addresses (plus private+loopback in development mode)
 	trusted     *http.Client // also private addresses: only for TrustedPrivateURLs
-	trustedURLs map[string]bool
+	trustedURLs atomic.Pointer[map[string]bool]
 	limits      *limiter
 	now         func() time.Time
 	obs         observer
@@ -55,21 +56,27 @@ func NewFetcher(cfg Config, deps Deps) *Fetcher {
 	deps = deps.withDefaults()
 	tlsConf := &tls.Config{RootCAs: rootPool(cfg.ExtraRootCAs), MinVersion: tls.VersionTLS12}
 	f := &Fetcher{
-		cfg:         cfg.Fetch,
-		trustedURLs: map[string]bool{},
-		limits:      newLimiter(cfg.Fetch.MaxConcurrent, cfg.Fetch.MaxPerHost),
-		now:         deps.Now,
-		obs:         observer{deps.Observer},
+		cfg:    cfg.Fetch,
+		limits: newLimiter(cfg.Fetch.MaxConcurrent, cfg.Fetch.MaxPerHost),
+		now:    deps.Now,
+		obs:    observer{deps.Observer},
 	}
-	for _, u := range cfg.TrustedPrivateURLs {
-		f.trustedURLs[u] = true
-	}
+	f.setTrusted(cfg.TrustedPrivateURLs)
 	dev := cfg.AllowPrivateAddresses
 	f.public = f.newClient(cfg.Fetch, tlsConf, deps, addrPolicy{allowPrivate: dev, allowLoopback: dev})
 	// A separate client, so a connection opened to a private address for a
 	// trusted URL is never reused for another URL on the same host.
 	f.trusted = f.newClient(cfg.Fetch, tlsConf, deps, addrPolicy{allowPrivate: true, allowLoopback: dev})
 	return f
+}
+
+// setTrusted replaces the exact URLs that may resolve to private addresses.
+func (f *Fetcher) setTrusted(urls []string) {
+	set := make(map[string]bool, len(urls))
+	for _, u := range urls {
+		set[u] = true
+	}
+	f.trustedURLs.Store(&set)
 }
 
 func rootPool(extra []*x509.Certificate) *x509.CertPool {
@@ -149,7 +156,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (resp *Response, err e
 	defer release()
 
 	client := f.public
-	if f.trustedURLs[req.URL] {
+	if (*f.trustedURLs.Load())[req.URL] {
 		client = f.trusted
 	}
 	var remote string

@@ -3,6 +3,7 @@ package cimd
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cache"
@@ -13,7 +14,8 @@ import (
 // Resolver turns https client_ids into clients. It is safe for concurrent
 // use; Close releases its caches.
 type Resolver struct {
-	cfg     Config
+	// conf is the policy in force; Reconfigure swaps it atomically.
+	conf    atomic.Pointer[Config]
 	fetcher *Fetcher
 	now     func() time.Time
 	obs     observer
@@ -54,7 +56,6 @@ func NewResolver(cfg Config, deps Deps) (*Resolver, error) {
 	}
 	deps = deps.withDefaults()
 	r := &Resolver{
-		cfg:     cfg,
 		fetcher: NewFetcher(cfg, deps),
 		now:     deps.Now,
 		obs:     observer{deps.Observer},
@@ -62,6 +63,7 @@ func NewResolver(cfg Config, deps Deps) (*Resolver, error) {
 		backoff: newBackoff(cfg.Cache.FailureBackoff, cfg.Cache.FailureBackoffMax),
 		refetch: newRefetchLimiter(cfg.Cache.RedirectRefetchInterval),
 	}
+	r.conf.Store(&cfg)
 	docCache, err := cache.New[*resource[*clientDoc]](cache.Config{MaxCost: cfg.Cache.MaxBytes, ExpectedEntries: cfg.Cache.MaxBytes / 1024})
 	if err != nil {
 		return nil, err
@@ -124,13 +126,13 @@ func (r *Resolver) resolveDoc(ctx context.Context, clientID string) (*clientDoc,
 
 // admit applies the checks that need no I/O.
 func (r *Resolver) admit(clientID string) error {
-	if !r.cfg.Enabled {
+	if !r.config().Enabled {
 		return oauth.InvalidClient("client_id metadata documents are not enabled on this server (cimd.enabled)")
 	}
 	if err := policy.CheckClientIDURL(clientID); err != nil {
 		return clientError("client_id URL", err)
 	}
-	if err := r.cfg.Hosts.Check(policy.ClientIDHost(clientID)); err != nil {
+	if err := r.config().Hosts.Check(policy.ClientIDHost(clientID)); err != nil {
 		return clientError("client_id host", err)
 	}
 	return nil
@@ -139,7 +141,7 @@ func (r *Resolver) admit(clientID string) error {
 // parseDocument validates a fetched document for clientID. The URL
 // fetched is resp.URL, which the fetcher never changes (no redirects).
 func (r *Resolver) parseDocument(clientID string, resp *Response) (*clientDoc, error) {
-	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.cfg.RedirectPolicy)
+	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
 	if err != nil {
 		return nil, err
 	}

@@ -115,7 +115,7 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 		s.r.log.Info("cimd: invalid response", "kind", string(s.kind), "url", key, "error", err, "backoff_until", until)
 		return nil, err
 	}
-	fr := freshness(resp.Header, now, s.r.cfg.Cache)
+	fr := freshness(resp.Header, now, s.r.config().Cache)
 	res := &resource[V]{
 		key: key, value: value, fetchedAt: now, checkedAt: now,
 		expiresAt: now.Add(fr.TTL), staleUntil: now.Add(fr.TTL + fr.StaleIfError),
@@ -131,7 +131,7 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 // lifetime from the stored caching headers updated with the 304's.
 func (s *resourceStore[V]) revalidated(prev *resource[V], resp *Response, now time.Time) *resource[V] {
 	h := cacheHeaders(resp.Header, prev.cacheHeaders)
-	fr := freshness(h, now, s.r.cfg.Cache)
+	fr := freshness(h, now, s.r.config().Cache)
 	res := *prev
 	res.cacheHeaders = cacheHeaders(h, nil)
 	res.checkedAt = now

@@ -71,7 +71,7 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 			return nil, oauth.InvalidClientMetadata("client_secret does not match the current secret; clients cannot choose their secret")
 		}
 	}
-	meta, _, err := s.validate(body)
+	meta, _, err := s.validate(s.cfg.Load(), body)
 	if err != nil {
 		return nil, err
 	}

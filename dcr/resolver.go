@@ -44,7 +44,7 @@ func (s *Service) RecordToken(ctx context.Context, clientID string) error {
 	if !c.Used() {
 		s.stats.Converted.Add(1)
 	}
-	return s.store.TouchClient(ctx, clientID, s.now(), s.cfg.IdleClientTTL)
+	return s.store.TouchClient(ctx, clientID, s.now(), s.cfg.Load().IdleClientTTL)
 }
 
 // CreateInitialAccessToken mints an initial access token good for uses

@@ -40,7 +40,8 @@ const (
 
 // Service registers and manages clients.
 type Service struct {
-	cfg   Config
+	// cfg is the policy in force; SetConfig swaps it on a reload.
+	cfg   atomic.Pointer[Config]
 	store Store
 	now   func() time.Time
 	rand  io.Reader
@@ -64,11 +65,18 @@ func New(cfg Config, st Store, now func() time.Time, rnd io.Reader) *Service {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	return &Service{cfg: cfg, store: st, now: now, rand: rnd}
+	s := &Service{store: st, now: now, rand: rnd}
+	s.cfg.Store(&cfg)
+	return s
 }
 
+// SetConfig swaps in a new policy (a hot reload). Registrations already
+// stored keep their expiry; new ones follow the new policy. The counters
+// carry on.
+func (s *Service) SetConfig(cfg Config) { s.cfg.Store(&cfg) }
+
 // Config returns the policy in force.
-func (s *Service) Config() Config { return s.cfg }
+func (s *Service) Config() Config { return *s.cfg.Load() }
 
 // Stats returns the service's counters.
 func (s *Service) Stats() *Stats { return &s.stats }
@@ -88,7 +96,8 @@ type ClientInformation struct {
 // Register handles a registration request body from ip; bearer is the
 // initial access token (may be empty).
 func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) (*ClientInformation, error) {
-	switch s.cfg.Mode {
+	cfg := s.cfg.Load()
+	switch cfg.Mode {
 	case ModeClosed:
 		return nil, oauth.New(oauth.ErrCodeAccessDenied, http.StatusForbidden, "dynamic client registration is closed on this server")
 	case ModeToken:
@@ -96,7 +105,7 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 			return nil, oauth.InvalidToken("registration requires an initial access token (Authorization: Bearer ...)")
 		}
 	}
-	meta, trusted, err := s.validate(body)
+	meta, trusted, err := s.validate(cfg, body)
 	if err != nil {
 		return nil, err
 	}
@@ -111,7 +120,7 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 	}
 	rec := store.RegisteredClient{
 		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(rat), IssuedAt: now, UpdatedAt: now,
-		ExpiresAt: now.Add(s.cfg.UnusedClientTTL), RegisteredFrom: ip,
+		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: ip,
 	}
 	var secret string
 	if confidential(meta) {
@@ -119,14 +128,14 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 			return nil, err
 		}
 		rec.SecretHash = hashHex(secret)
-		if s.cfg.SecretTTL > 0 {
-			rec.SecretExpiresAt = now.Add(s.cfg.SecretTTL)
+		if cfg.SecretTTL > 0 {
+			rec.SecretExpiresAt = now.Add(cfg.SecretTTL)
 		}
 	} else if !trusted {
 		rec.DedupKey = dedupKey(meta, ip)
 	}
 	iat := ""
-	if s.cfg.Mode == ModeToken {
+	if cfg.Mode == ModeToken {
 		iat = hashHex(bearer)
 	}
 	stored, created, err := s.store.CreateClient(ctx, rec, iat)
@@ -146,12 +155,12 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 }
 
 // validate decodes, applies a trusted software statement, and normalizes.
-func (s *Service) validate(body []byte) (oauth.ClientMetadata, bool, error) {
+func (s *Service) validate(cfg *Config, body []byte) (oauth.ClientMetadata, bool, error) {
 	members, err := decodeMembers(body)
 	if err != nil {
 		return oauth.ClientMetadata{}, false, err
 	}
-	trusted, err := s.cfg.Statements.applyStatement(members, s.now())
+	trusted, err := cfg.Statements.applyStatement(members, s.now())
 	if err != nil {
 		return oauth.ClientMetadata{}, false, err
 	}
@@ -159,7 +168,7 @@ func (s *Service) validate(body []byte) (oauth.ClientMetadata, bool, error) {
 	if err != nil {
 		return meta, false, err
 	}
-	meta, err = normalize(meta, s.cfg.MaxRedirectURIs)
+	meta, err = normalize(meta, cfg.MaxRedirectURIs)
 	return meta, trusted, err
 }
 
@@ -168,8 +177,8 @@ func (s *Service) validate(body []byte) (oauth.ClientMetadata, bool, error) {
 func (s *Service) information(c store.RegisteredClient, rat string) *ClientInformation {
 	info := &ClientInformation{ClientID: c.ID, ClientIDIssuedAt: c.IssuedAt.Unix(), ClientMetadata: c.Metadata,
 		RegistrationAccessToken: rat}
-	if s.cfg.RegistrationURL != nil {
-		info.RegistrationClientURI = s.cfg.RegistrationURL(c.ID)
+	if u := s.cfg.Load().RegistrationURL; u != nil {
+		info.RegistrationClientURI = u(c.ID)
 	}
 	if c.SecretHash != "" {
 		var exp int64 // 0: never (RFC 7591 §3.2.1)

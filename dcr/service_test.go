@@ -409,7 +409,7 @@ func FuzzRegistrationBody(f *testing.F) {
 	f.Add([]byte(`{"jwks":{"keys":[{"kty":"RSA"}]},"token_endpoint_auth_method":"private_key_jwt"}`))
 	svc := New(DefaultConfig(), nil, time.Now, nil)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		meta, _, err := svc.validate(body)
+		meta, _, err := svc.validate(svc.cfg.Load(), body)
 		if err != nil {
 			var oe *oauth.Error
 			if !errors.As(err, &oe) || oe.Status != 400 {

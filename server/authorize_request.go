@@ -52,7 +52,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 		return nil, &pageError{Status: http.StatusBadRequest, Title: "Invalid authorization request",
 			Detail: "The request does not name a client (client_id is missing).", OAuth: oauth.ErrCodeInvalidRequest}
 	}
-	client, err := s.clients.ResolveClient(ctx, clientID)
+	client, err := s.policy().clients.ResolveClient(ctx, clientID)
 	if err != nil {
 		return nil, clientPageError(err)
 	}
@@ -92,7 +92,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 		return nil, fail(e)
 	}
 	req.Prompt = prompt
-	resources, entries, err := s.resources.resolve(params["resource"])
+	resources, entries, err := s.policy().resources.resolve(params["resource"])
 	if err != nil {
 		var oe *oauth.Error
 		errors.As(err, &oe)
@@ -126,7 +126,7 @@ func (s *Server) checkRedirect(ctx context.Context, req *authzRequest, params ur
 	}
 	if _, ok := policy.MatchRedirectURI(registered, requested); !ok {
 		reason := "which is not one of its registered redirect URIs"
-		if rr, can := s.clients.(RedirectRefresher); can {
+		if rr, can := s.policy().clients.(RedirectRefresher); can {
 			client, err := rr.ResolveClientForRedirect(ctx, req.Client.ID, requested)
 			var oe *oauth.Error
 			switch {

@@ -116,7 +116,7 @@ func (s *Server) authenticateClient(c echo.Context, form url.Values, endpoint st
 		return nil, s.basicChallenge(c, err)
 	}
 	ctx := c.Request().Context()
-	client, err := s.clients.ResolveClient(ctx, p.clientID)
+	client, err := s.policy().clients.ResolveClient(ctx, p.clientID)
 	if err != nil {
 		return nil, s.basicChallenge(c, err)
 	}

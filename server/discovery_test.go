@@ -209,8 +209,8 @@ func TestRotationKeepsOldTokensVerifiable(t *testing.T) {
 
 	// Once every token of the old key has expired, the key is unpublished.
 	env.clock.Advance(env.srv.cfg.AccessTokenTTL + keyLeeway)
-	if n, err := env.store.Sweep(ctx, env.clock.Now()); err != nil || n != 1 {
-		t.Fatalf("sweep = %d, %v; want the old key removed", n, err)
+	if n, err := env.store.Sweep(ctx, env.clock.Now()); err != nil || n.Removed != 1 {
+		t.Fatalf("sweep = %d, %v; want the old key removed", n.Removed, err)
 	}
 	env.http.Close()
 	env.start(testConfig())

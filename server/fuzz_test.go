@@ -120,7 +120,8 @@ func FuzzAuthorizeRequest(f *testing.F) {
 	static, _ := NewStaticClients([]*oauth.Client{{ID: "public-app", Metadata: oauth.ClientMetadata{RedirectURIs: registered,
 		GrantTypes: []string{"authorization_code"}}}})
 	res, _ := NewResources([]Resource{{URI: "https://mcp.example.com/mcp", Scopes: []string{"files:read"}}})
-	s := &Server{clients: &ClientChain{Static: static}, resources: res}
+	s := &Server{}
+	s.state.Store(&policyState{clients: &ClientChain{Static: static}, resources: res})
 	f.Fuzz(func(t *testing.T, client, redirect, rtype, method, challenge, resource, scope, prompt string) {
 		v := url.Values{"client_id": {client}, "redirect_uri": {redirect}, "response_type": {rtype},
 			"code_challenge_method": {method}, "code_challenge": {challenge}, "resource": {resource}, "scope": {scope}, "prompt": {prompt}}

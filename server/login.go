@@ -67,12 +67,14 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 		data.Username = data.Username[:MaxUsernameLen]
 	}
 	if !s.csrfValid(c) {
+		s.metrics.loginFailed("csrf")
 		data.Error = "The sign-in form expired. Please try again."
 		return s.renderLogin(c, http.StatusForbidden, data)
 	}
 	log := requestLogger(c, s.log)
 	account, ip := strings.ToLower(data.Username), c.RealIP()
 	if wait := s.limiter.wait(account, ip, s.now()); wait > 0 {
+		s.metrics.loginFailed("throttled")
 		log.Warn("login throttled", "username", account, "ip", ip, "retry_after", wait)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		data.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", humanWait(wait))
@@ -82,6 +84,7 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	u, err := accounts.Authenticate(c.Request().Context(), data.Username, form.Get("password"))
 	if errors.Is(err, ErrBadCredentials) {
 		s.limiter.fail(account, ip, s.now())
+		s.metrics.loginFailed("bad_credentials")
 		log.Info("login failed", "username", account, "ip", ip)
 		data.Error = "Incorrect username or password."
 		return s.renderLogin(c, http.StatusUnauthorized, data)

@@ -38,7 +38,7 @@ func (s *Server) handleLogo(c echo.Context) error {
 		return echo.ErrNotFound
 	}
 	ctx := c.Request().Context()
-	client, err := s.clients.ResolveClient(ctx, id)
+	client, err := s.policy().clients.ResolveClient(ctx, id)
 	if err != nil {
 		var oe *oauth.Error
 		if errors.As(err, &oe) {

@@ -52,10 +52,10 @@ type metadataDoc struct {
 	etag string
 }
 
-// buildMetadata describes the server as configured. It is encoded once:
-// discovery is the hottest public endpoint and never changes between
-// reloads.
-func (s *Server) buildMetadata() *metadataDoc {
+// buildMetadata describes the server under policy p. It is encoded once
+// per policy: discovery is the hottest public endpoint and changes only
+// when the policy is reloaded.
+func (s *Server) buildMetadata(p *policyState) *metadataDoc {
 	authMethods := []string{oauth.AuthMethodNone, oauth.AuthMethodClientSecretBasic, oauth.AuthMethodClientSecretPost, oauth.AuthMethodPrivateKeyJWT}
 	var algs []string
 	for _, a := range assertionAlgorithms {
@@ -66,7 +66,7 @@ func (s *Server) buildMetadata() *metadataDoc {
 		AuthorizationEndpoint:             s.url(authorizePath),
 		TokenEndpoint:                     s.url(tokenPath),
 		JWKSURI:                           s.url(jwksPath),
-		ScopesSupported:                   s.resources.ScopesSupported(),
+		ScopesSupported:                   p.resources.ScopesSupported(),
 		ResponseTypesSupported:            []string{oauth.ResponseTypeCode},
 		ResponseModesSupported:            []string{"query"},
 		GrantTypesSupported:               []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials},
@@ -82,7 +82,7 @@ func (s *Server) buildMetadata() *metadataDoc {
 	}
 	// CIMD -02 §6: advertised whenever URL client IDs are accepted, also
 	// when only some hosts are (allowlist-only mode).
-	md.ClientIDMetadataDocumentSupported = s.cfg.CIMD
+	md.ClientIDMetadataDocumentSupported = p.cimd
 	if s.registration != nil && s.registration.Config().Mode != dcr.ModeClosed {
 		md.RegistrationEndpoint = s.url(registerPath)
 	}
@@ -109,7 +109,7 @@ func (s *Server) metadataPaths() []string {
 // handleMetadata serves the discovery document: public, cacheable for an
 // hour, readable cross-origin.
 func (s *Server) handleMetadata(c echo.Context) error {
-	doc := s.metadata
+	doc := s.policy().metadata
 	h := c.Response().Header()
 	h.Set("Cache-Control", "public, max-age=3600")
 	h.Set("ETag", doc.etag)

@@ -95,13 +95,15 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Error(err) // render now, so the status below is the real one
 		}
 		req := c.Request()
+		latency := time.Since(start)
+		s.metrics.request(c.Path(), req.Method, c.Response().Status, latency)
 		requestLogger(c, s.log).LogAttrs(req.Context(), slog.LevelInfo, "http",
 			slog.String("method", req.Method),
 			slog.String("path", req.URL.Path),
 			slog.String("route", c.Path()),
 			slog.Int("status", c.Response().Status),
 			slog.Int64("bytes", c.Response().Size),
-			slog.Duration("latency", time.Since(start)),
+			slog.Duration("latency", latency),
 			slog.String("ip", c.RealIP()),
 		)
 		return nil

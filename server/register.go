@@ -38,11 +38,26 @@ type registrationLimiter struct {
 }
 
 func newRegistrationLimiter(l RegisterLimits) *registrationLimiter {
-	return &registrationLimiter{
-		perIP:  map[string]*rate.Limiter{},
-		ipRate: rate.Limit(float64(l.PerIPPerMinute) / 60), ipN: l.PerIPPerMinute,
-		global: rate.NewLimiter(rate.Limit(l.GlobalPerSecond), 2*l.GlobalPerSecond),
+	// A limiter starts with a full bucket of its initial burst (SetBurst
+	// does not refill), so the global one is created with the real limits.
+	r := &registrationLimiter{perIP: map[string]*rate.Limiter{},
+		global: rate.NewLimiter(rate.Limit(l.GlobalPerSecond), 2*l.GlobalPerSecond)}
+	r.reconfigure(l)
+	return r
+}
+
+// reconfigure applies new limits (a hot reload); current buckets keep
+// their tokens.
+func (r *registrationLimiter) reconfigure(l RegisterLimits) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ipRate, r.ipN = rate.Limit(float64(l.PerIPPerMinute)/60), l.PerIPPerMinute
+	for _, ipl := range r.perIP {
+		ipl.SetLimit(r.ipRate)
+		ipl.SetBurst(r.ipN)
 	}
+	r.global.SetLimit(rate.Limit(l.GlobalPerSecond))
+	r.global.SetBurst(2 * l.GlobalPerSecond)
 }
 
 // allow takes one token for ip and one globally, or says how long to wait.
@@ -144,7 +159,7 @@ func (s *Server) registrationBody(c echo.Context) ([]byte, error) {
 	if err != nil || mt != echo.MIMEApplicationJSON {
 		return nil, oauth.New(oauth.ErrCodeInvalidClientMetadata, http.StatusUnsupportedMediaType, "the body must be application/json (RFC 7591 §3)")
 	}
-	limit := s.cfg.Register.MaxBody
+	limit := s.policy().register.MaxBody
 	body, err := io.ReadAll(io.LimitReader(c.Request().Body, limit+1))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) || int64(len(body)) > limit {

@@ -83,11 +83,11 @@ func (s *Server) runSweeper(ctx context.Context, interval time.Duration) {
 
 func (s *Server) sweep(ctx context.Context) {
 	now := s.now()
-	n, err := s.store.Sweep(ctx, now)
+	res, err := s.store.Sweep(ctx, now)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("sweep failed", "err", err)
-	} else if n > 0 {
-		s.log.Debug("swept expired records", "count", n)
+	} else if res.Removed > 0 {
+		s.log.Debug("swept expired records", "count", res.Removed)
 	}
 	s.limiter.cleanup(now)
 	s.regLimiter.cleanup(now)

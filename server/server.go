@@ -42,10 +42,10 @@ type Config struct {
 	Login LoginLimits
 	// BodyLimit caps every request body, in bytes.
 	BodyLimit int64
-	// Register bounds the registration endpoint.
+	// Register bounds the registration endpoint (reloadable: SetPolicy).
 	Register RegisterLimits
 	// CIMD says whether https client IDs are accepted (discovery advertises
-	// client_id_metadata_document_supported).
+	// client_id_metadata_document_supported; reloadable: SetPolicy).
 	CIMD bool
 }
 
@@ -77,6 +77,8 @@ type Deps struct {
 	Registration *dcr.Service
 	// Logos serves client logos from Gatehouse's origin (nil: no logos).
 	Logos LogoSource
+	// Metrics records Prometheus metrics (nil: none).
+	Metrics *Metrics
 }
 
 // Server is a configured Gatehouse HTTP server.
@@ -93,14 +95,15 @@ type Server struct {
 	clients    ClientResolver
 	clientKeys ClientKeySource
 	logos      LogoSource
-	resources  *Resources
+	metrics    *Metrics
+	// state is the reloadable policy (SetPolicy swaps it atomically).
+	state atomic.Pointer[policyState]
 	// registration is nil when DCR is off; regLimiter throttles it.
 	registration *dcr.Service
 	regLimiter   *registrationLimiter
 	limiter      *loginLimiter
 	pages        *pages
 	csrfKey      []byte
-	metadata     *metadataDoc
 	echo         *echo.Echo
 	draining     atomic.Bool
 	secure       bool // the issuer is https: cookies get Secure
@@ -125,20 +128,16 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		now:          deps.Now,
 		rand:         deps.Rand,
 		passwords:    deps.Passwords,
-		clients:      deps.Clients,
 		clientKeys:   deps.ClientKeys,
 		logos:        deps.Logos,
+		metrics:      deps.Metrics,
 		secure:       issuer.Scheme == "https",
 		registration: deps.Registration,
-		regLimiter:   newRegistrationLimiter(cfg.Register),
-	}
-	if s.clients == nil {
-		s.clients = &ClientChain{}
 	}
 	if s.clientKeys == nil {
 		s.clientKeys = inlineKeys{}
 	}
-	if s.resources, err = NewResources(cfg.Resources); err != nil {
+	if err := s.SetPolicy(Policy{Clients: deps.Clients, Resources: cfg.Resources, Register: cfg.Register, CIMD: cfg.CIMD}); err != nil {
 		return nil, err
 	}
 	if s.log == nil {
@@ -163,7 +162,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.limiter = newLoginLimiter(cfg.Login)
-	s.metadata = s.buildMetadata()
 	s.echo = s.routes()
 	return s, nil
 }

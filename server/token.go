@@ -54,6 +54,7 @@ func (s *Server) handleToken(c echo.Context) error {
 		err = s.clientCredentials(c, client, form)
 	}
 	if err == nil {
+		s.metrics.tokenIssued(grantType)
 		s.recordTokenActivity(c, client)
 	}
 	return err

@@ -16,7 +16,7 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	if client.IsPublic() {
 		return oauth.UnauthorizedClient("client_credentials requires a confidential client")
 	}
-	aud, entries, err := s.resources.resolve(form["resource"])
+	aud, entries, err := s.policy().resources.resolve(form["resource"])
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,7 @@ func (s *Server) codeReplayed(c echo.Context, code store.AuthCode) error {
 			return err
 		}
 	}
+	s.metrics.codeReplayed()
 	log.Warn("authorization code replayed: grant revoked", "event", "code_replay", "client_id", code.ClientID, "grant_id", code.GrantID)
 	return oauth.InvalidGrant("the authorization code was already used; the tokens it issued have been revoked")
 }

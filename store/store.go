@@ -25,6 +25,15 @@ var (
 	ErrSchemaTooNew = errors.New("store: schema version is newer than this binary supports")
 )
 
+// SweepResult says what a sweep removed.
+type SweepResult struct {
+	// Removed counts every record deleted.
+	Removed int
+	// ExpiredClients are the registered clients removed (unused or idle
+	// past their expiry), for the audit log.
+	ExpiredClients []string
+}
+
 // SchemaVersion is the version of the persisted layout this code reads and
 // writes. Backends record it on creation and refuse data written by a newer
 // version.
@@ -45,9 +54,9 @@ type Store interface {
 	ReplayStore
 	ClientStore
 
-	// Sweep deletes records whose expiry is at or before now and returns how
-	// many it removed. It is safe to run concurrently with other operations.
-	Sweep(ctx context.Context, now time.Time) (int, error)
+	// Sweep deletes records whose expiry is at or before now. It is safe to
+	// run concurrently with other operations.
+	Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 	// Ping checks that the backend can serve reads (for /readyz).
 	Ping(ctx context.Context) error
 	// Close releases the backend (for bbolt: the file lock).

@@ -122,7 +122,7 @@ func startServe(t *testing.T, dir string) (string, func()) {
 	env := &cliEnv{stdout: io.Discard, stderr: io.Discard, onListen: func(a net.Addr) { addr <- a }}
 	cfg := Defaults()
 	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
-	go func() { done <- serve(ctx, env, cfg) }()
+	go func() { done <- serve(ctx, env, cfg, func() (Config, []Problem) { return cfg, nil }) }()
 	select {
 	case a := <-addr:
 		return "http://" + a.String(), func() {

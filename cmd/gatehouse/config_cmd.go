@@ -8,9 +8,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// loadConfig reads the configuration for a command, failing with every
-// problem listed.
-func (env *cliEnv) loadConfig(cmd *cobra.Command) (Config, map[string]string, error) {
+// reloadConfig reads the configuration the way the command was started:
+// the same file, environment and flags.
+func (env *cliEnv) reloadConfig(cmd *cobra.Command) (Config, map[string]string, []Problem) {
 	file := env.configFile
 	if file == "" {
 		for _, kv := range env.environ {
@@ -19,7 +19,13 @@ func (env *cliEnv) loadConfig(cmd *cobra.Command) (Config, map[string]string, er
 			}
 		}
 	}
-	cfg, sources, problems := LoadConfig(file, env.environ, cmd.Flags())
+	return LoadConfig(file, env.environ, cmd.Flags())
+}
+
+// loadConfig reads the configuration for a command, failing with every
+// problem listed.
+func (env *cliEnv) loadConfig(cmd *cobra.Command) (Config, map[string]string, error) {
+	cfg, sources, problems := env.reloadConfig(cmd)
 	if len(problems) > 0 {
 		var b strings.Builder
 		noun := "problems"

@@ -67,6 +67,11 @@ func (c *Config) validateDCR() []Problem {
 
 // registrationService builds the DCR service (validated settings).
 func registrationService(cfg Config, st store.ClientStore) *dcr.Service {
+	return dcr.New(dcrConfig(cfg), st, nil, nil)
+}
+
+// dcrConfig converts the dcr settings (validated already).
+func dcrConfig(cfg Config) dcr.Config {
 	mode, _ := dcr.ParseMode(cfg.DCR.Mode)
 	dc := dcr.Config{
 		Mode:            mode,
@@ -87,7 +92,7 @@ func registrationService(cfg Config, st store.ClientStore) *dcr.Service {
 		}
 		dc.Statements.Issuers = append(dc.Statements.Issuers, dcr.TrustedIssuer{Issuer: is.Issuer, Keys: keys, Algorithms: algs})
 	}
-	return dcr.New(dc, st, nil, nil)
+	return dc
 }
 
 func registerLimits(cfg Config) server.RegisterLimits {

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -27,14 +28,19 @@ func newServeCommand(env *cliEnv) *cobra.Command {
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
-			return serve(ctx, env, cfg)
+			load := func() (Config, []Problem) {
+				c, _, problems := env.reloadConfig(cmd)
+				return c, problems
+			}
+			return serve(ctx, env, cfg, load)
 		},
 	}
 }
 
 // serve runs the server until ctx ends, then shuts down gracefully and
-// closes the store (releasing the data directory's lock).
-func serve(ctx context.Context, env *cliEnv, cfg Config) error {
+// closes the store (releasing the data directory's lock). load re-reads
+// the configuration for a reload (SIGHUP).
+func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []Problem)) error {
 	log := newLogger(env.stderr, cfg.Log)
 	var tlsConfig *tls.Config
 	if cfg.TLS.CertFile != "" {
@@ -71,6 +77,15 @@ func serve(ctx context.Context, env *cliEnv, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	rl := &reloader{load: load, running: cfg, srv: srv, reg: reg, metadata: metadata, log: log}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			rl.reload("SIGHUP")
+		}
+	}()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)

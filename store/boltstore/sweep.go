@@ -7,6 +7,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // sweepBatch bounds how many records one write transaction deletes, so the
@@ -15,24 +17,27 @@ const sweepBatch = 1000
 
 // Sweep deletes every record whose expiry is at or before now, walking the
 // expiry index in order and stopping at the first entry still in the future.
-func (s *Store) Sweep(ctx context.Context, now time.Time) (int, error) {
-	total := 0
+func (s *Store) Sweep(ctx context.Context, now time.Time) (store.SweepResult, error) {
+	var res store.SweepResult
 	for {
 		if err := ctx.Err(); err != nil {
-			return total, err
+			return res, err
 		}
-		n, more, err := s.sweepOnce(now)
-		total += n
+		more, err := s.sweepOnce(now, &res)
 		if err != nil || !more {
-			return total, err
+			return res, err
 		}
 	}
 }
 
-func (s *Store) sweepOnce(now time.Time) (n int, more bool, err error) {
+func (s *Store) sweepOnce(now time.Time, res *store.SweepResult) (more bool, err error) {
+	var (
+		n       int
+		clients []string
+	)
 	limit := uint64(now.UnixNano())
 	err = s.db.Update(func(tx *bolt.Tx) error {
-		n, more = 0, false
+		n, more, clients = 0, false, nil
 		idx := tx.Bucket(bucketExpiry)
 		var due [][]byte
 		c := idx.Cursor()
@@ -68,11 +73,18 @@ func (s *Store) sweepOnce(now time.Time) (n int, more bool, err error) {
 			if err := t.del(tx, now, key); err != nil {
 				return err
 			}
+			if t == clientsTable {
+				clients = append(clients, string(key))
+			}
 			n++
 		}
 		return nil
 	})
-	return n, more, err
+	if err == nil {
+		res.Removed += n
+		res.ExpiredClients = append(res.ExpiredClients, clients...)
+	}
+	return more, err
 }
 
 // dueAt reports whether the record at key still carries the expiry encoded

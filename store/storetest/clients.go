@@ -130,8 +130,8 @@ func testClientDedupAndActivity(t *testing.T, s store.Store, clock *Clock) {
 	if _, err := s.Client(ctx, "dcr_a"); err != nil {
 		t.Fatal("active client expired")
 	}
-	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n != 1 {
-		t.Fatalf("sweep = %d %v", n, err)
+	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n.Removed != 1 || len(n.ExpiredClients) != 1 || n.ExpiredClients[0] != "dcr_c" {
+		t.Fatalf("sweep = %+v %v; want dcr_c reported as expired", n, err)
 	}
 	if _, created, _ := s.CreateClient(ctx, newClient(clock, "dcr_d", "key-1"), ""); !created {
 		t.Fatal("dedup entry of a swept client survived")

@@ -136,8 +136,8 @@ func testSigningKeyRotation(t *testing.T, s store.Store, clock *Clock) {
 	if len(keys) != 1 || keys[0].ID != "k2" {
 		t.Fatalf("after PublishUntil keys = %+v, want only k2", keys)
 	}
-	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n != 1 {
-		t.Fatalf("Sweep = %d, %v; want 1", n, err)
+	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n.Removed != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1", n.Removed, err)
 	}
 }
 
@@ -244,18 +244,18 @@ func testSessions(t *testing.T, s store.Store, clock *Clock) {
 	if _, err := s.Session(ctx, "sid"); err != nil {
 		t.Fatalf("session before expiry: %v", err)
 	}
-	if n, _ := s.Sweep(ctx, clock.Now()); n != 0 {
-		t.Fatalf("Sweep before expiry removed %d", n)
+	if res, _ := s.Sweep(ctx, clock.Now()); res.Removed != 0 {
+		t.Fatalf("Sweep before expiry removed %d", res.Removed)
 	}
 	clock.Advance(time.Minute)
 	if _, err := s.Session(ctx, "sid"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("expired session: err = %v, want ErrNotFound (before any sweep)", err)
 	}
-	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n != 1 {
-		t.Fatalf("Sweep = %d, %v; want 1", n, err)
+	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n.Removed != 1 {
+		t.Fatalf("Sweep = %d, %v; want 1", n.Removed, err)
 	}
-	if n, _ := s.Sweep(ctx, clock.Now()); n != 0 {
-		t.Fatalf("second Sweep removed %d more", n)
+	if res, _ := s.Sweep(ctx, clock.Now()); res.Removed != 0 {
+		t.Fatalf("second Sweep removed %d more", res.Removed)
 	}
 	if err := s.DeleteSession(ctx, "sid"); err != nil {
 		t.Fatalf("DeleteSession of a swept session: %v", err)
@@ -300,8 +300,8 @@ func testSweepMany(t *testing.T, s store.Store, clock *Clock) {
 	}
 	clock.Advance(time.Hour)
 	removed, err := s.Sweep(ctx, clock.Now())
-	if err != nil || removed != n-n/10 {
-		t.Fatalf("Sweep = %d, %v; want %d", removed, err, n-n/10)
+	if err != nil || removed.Removed != n-n/10 {
+		t.Fatalf("Sweep = %d, %v; want %d", removed.Removed, err, n-n/10)
 	}
 	for i := 0; i < n; i += 10 {
 		if _, err := s.Session(ctx, fmt.Sprintf("s%05d", i)); err != nil {

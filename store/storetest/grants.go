@@ -86,8 +86,8 @@ func testCodes(t *testing.T, s store.Store, clock *Clock) {
 	if _, err := s.Code(ctx, "code-1"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("code after KeepUntil: %v", err)
 	}
-	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n != 2 {
-		t.Fatalf("sweep = %d, %v; want both codes", n, err)
+	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n.Removed != 2 {
+		t.Fatalf("sweep = %d, %v; want both codes", n.Removed, err)
 	}
 }
 
@@ -262,8 +262,8 @@ func testGrantExpiryAndIndexes(t *testing.T, s store.Store, clock *Clock) {
 		t.Fatalf("GrantsByClient(c1) = %d", len(gs))
 	}
 	clock.Advance(time.Hour)
-	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n != 1 {
-		t.Fatalf("sweep = %d, %v", n, err)
+	if n, err := s.Sweep(ctx, clock.Now()); err != nil || n.Removed != 1 {
+		t.Fatalf("sweep = %d, %v", n.Removed, err)
 	}
 	if gs, _ := s.GrantsByUser(ctx, "u1"); len(gs) != 1 || gs[0].ID != "g2" {
 		t.Fatalf("after expiry GrantsByUser(u1) = %+v", gs)
