@@ -21,6 +21,10 @@ type Deps struct {
 	Dial     DialFunc         // default (&net.Dialer{}).DialContext
 	Observer Observer         // default none
 	Logger   *slog.Logger     // default: discard
+	// OnDocumentChanged, if set, is told when a refetched document's
+	// security fingerprint differs from the cached one (CIMD -02 §8.4): for
+	// the audit log. Consent under the old fingerprint is not reused.
+	OnDocumentChanged func(clientID, oldFingerprint, newFingerprint string)
 }
 
 func (d Deps) withDefaults() Deps {

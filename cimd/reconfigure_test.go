@@ -75,3 +75,35 @@ func TestReconfigureSwapsPolicyLive(t *testing.T) {
 		t.Fatal("part of a refused configuration was applied")
 	}
 }
+
+func TestDocumentChangeIsReported(t *testing.T) {
+	type change struct{ id, old, new string }
+	var changes []change
+	e := newEnv(t)
+	r, err := NewResolver(e.cfg, Deps{Now: e.clock.Now, Resolver: e.net, Dial: e.net.Dial,
+		OnDocumentChanged: func(id, old, new string) { changes = append(changes, change{id, old, new}) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	const id = "https://client.example/c.json"
+	e.host.serveJSON(id, doc(id), "Cache-Control", "max-age=60")
+	first, err := r.Resolve(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Minute) // expired: refetched, unchanged
+	if _, err := r.Resolve(ctx, id); err != nil || len(changes) != 0 {
+		t.Fatalf("an unchanged document was reported: %v %v", changes, err)
+	}
+	e.host.serveJSON(id, doc(id, "http://localhost/other"), "Cache-Control", "max-age=60")
+	e.clock.Advance(2 * time.Minute)
+	second, err := r.Resolve(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changes) != 1 || changes[0].id != id || changes[0].old != first.Fingerprint || changes[0].new != second.Fingerprint {
+		t.Fatalf("changes = %+v", changes)
+	}
+}

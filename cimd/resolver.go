@@ -81,6 +81,13 @@ func NewResolver(cfg Config, deps Deps) (*Resolver, error) {
 	}
 	r.docs = &resourceStore[*clientDoc]{kind: KindDocument, cache: docCache, r: r, parse: r.parseDocument,
 		cost: func(_ *clientDoc, n int64) int64 { return docCost(n) }}
+	if notify := deps.OnDocumentChanged; notify != nil {
+		r.docs.changed = func(id string, old, new *clientDoc) {
+			if old.client.Fingerprint != new.client.Fingerprint {
+				notify(id, old.client.Fingerprint, new.client.Fingerprint)
+			}
+		}
+	}
 	r.keys = &resourceStore[*KeySet]{kind: KindJWKS, cache: keyCache, r: r, parse: parseKeySetResponse,
 		cost: func(_ *KeySet, n int64) int64 { return 2*n + 512 }}
 	r.logos = &resourceStore[*Logo]{kind: KindLogo, cache: logoCache, r: r, parse: parseLogoResponse,

@@ -50,6 +50,8 @@ type resourceStore[V any] struct {
 	parse func(key string, resp *Response) (V, error)
 	// cost estimates the retained bytes of a value with a body of n bytes.
 	cost func(v V, n int64) int64
+	// changed, if set, learns when a refetch replaced a cached value.
+	changed func(key string, old, new V)
 }
 
 // get returns a fresh resource: from the cache, or by (re)fetching url.
@@ -124,6 +126,9 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 	}
 	s.store(res, fr.TTL, now)
 	s.r.backoff.clear(key)
+	if havePrev && s.changed != nil {
+		s.changed(key, prev.value, value)
+	}
 	return res, nil
 }
 

@@ -61,6 +61,6 @@ func (s *Server) handleAccountRevoke(c echo.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	requestLogger(c, s.log).Info("consent revoked", "event", "consent_revoked", "client_id", clientID, "user_id", user.ID)
+	Audit(c.Request().Context(), requestLogger(c, s.log), AuditConsentRevoked, "client_id", clientID, "user_id", user.ID, "by", "user")
 	return c.Redirect(http.StatusSeeOther, s.base+accountPath+"?"+url.Values{"revoked": {clientID}}.Encode())
 }

@@ -54,6 +54,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 	}
 	client, err := s.policy().clients.ResolveClient(ctx, clientID)
 	if err != nil {
+		s.auditResolveFailure(ctx, s.log, clientID, err)
 		return nil, clientPageError(err)
 	}
 	req := &authzRequest{Client: client, params: params}
@@ -134,6 +135,7 @@ func (s *Server) checkRedirect(ctx context.Context, req *authzRequest, params ur
 				// The resolver knows why (e.g. the document lists it but it
 				// breaks the redirect policy).
 				reason = "which was refused: " + oe.Description
+				Audit(ctx, s.log, AuditPolicyDenial, "client_id", req.Client.ID, "redirect_uri", truncate(requested, 300), "reason", oe.Description)
 			case err != nil:
 				return clientPageError(err)
 			default:

@@ -118,6 +118,7 @@ func (s *Server) authenticateClient(c echo.Context, form url.Values, endpoint st
 	ctx := c.Request().Context()
 	client, err := s.policy().clients.ResolveClient(ctx, p.clientID)
 	if err != nil {
+		s.auditResolveFailure(ctx, requestLogger(c, s.log), p.clientID, err)
 		return nil, s.basicChallenge(c, err)
 	}
 	if want := client.AuthMethod(); want != p.method {

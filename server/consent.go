@@ -124,7 +124,7 @@ func (s *Server) handleConsent(c echo.Context) error {
 	switch form.Get("decision") {
 	case "allow":
 	case "deny":
-		log.Info("consent denied", "event", "consent_denied", "client_id", req.Client.ID, "user_id", user.ID)
+		Audit(c.Request().Context(), log, AuditConsentDenied, "client_id", req.Client.ID, "user_id", user.ID)
 		return s.writeRedirectError(c, &redirectError{req: req, err: oauth.AccessDenied("the user denied the request")})
 	default:
 		return &pageError{Status: http.StatusBadRequest, Title: "Invalid consent request", Detail: "No decision was submitted."}
@@ -132,8 +132,8 @@ func (s *Server) handleConsent(c echo.Context) error {
 	if err := s.recordConsent(c, user, req); err != nil {
 		return err
 	}
-	log.Info("consent granted", "event", "consent_granted", "client_id", req.Client.ID, "user_id", user.ID,
-		"scopes", strings.Join(req.Scopes, " "), "resources", strings.Join(req.Resources, " "))
+	Audit(c.Request().Context(), log, AuditConsentGranted, "client_id", req.Client.ID, "user_id", user.ID,
+		"scopes", strings.Join(req.Scopes, " "), "resources", strings.Join(req.Resources, " "), "fingerprint", req.Client.Fingerprint)
 	return s.issueCode(c, user, sess, req)
 }
 

@@ -85,7 +85,7 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	if errors.Is(err, ErrBadCredentials) {
 		s.limiter.fail(account, ip, s.now())
 		s.metrics.loginFailed("bad_credentials")
-		log.Info("login failed", "username", account, "ip", ip)
+		Audit(c.Request().Context(), log, AuditLoginFailed, "username", account, "ip", ip)
 		data.Error = "Incorrect username or password."
 		return s.renderLogin(c, http.StatusUnauthorized, data)
 	}
@@ -95,7 +95,7 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	log.Info("login succeeded", "user_id", u.ID, "username", u.Name, "ip", ip)
+	Audit(c.Request().Context(), log, AuditLoginSucceeded, "user_id", u.ID, "username", u.Name, "ip", ip)
 	target := data.ReturnTo
 	if target == "" {
 		target = s.base + loginPath

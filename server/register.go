@@ -114,7 +114,7 @@ func (s *Server) handleRegister(c echo.Context) error {
 	if err != nil {
 		return s.bearerChallenge(c, err)
 	}
-	requestLogger(c, s.log).Info("client registered", "event", "client_registered", "client_id", info.ClientID,
+	Audit(c.Request().Context(), requestLogger(c, s.log), AuditClientRegistered, "client_id", info.ClientID,
 		"client_name", info.ClientName, "auth_method", info.TokenEndpointAuthMethod, "ip", ip)
 	return c.JSON(http.StatusCreated, info)
 }
@@ -142,13 +142,13 @@ func (s *Server) handleRegistration(c echo.Context) error {
 		if err != nil {
 			return s.bearerChallenge(c, err)
 		}
-		log.Info("client updated", "event", "client_updated", "client_id", id)
+		Audit(ctx, log, AuditClientUpdated, "client_id", id, "by", "registration_access_token")
 		return c.JSON(http.StatusOK, info)
 	default: // DELETE
 		if err := s.registration.Delete(ctx, id, rat); err != nil {
 			return s.bearerChallenge(c, err)
 		}
-		log.Info("client deleted", "event", "client_deleted", "client_id", id, "by", "registration_access_token")
+		Audit(ctx, log, AuditClientDeleted, "client_id", id, "by", "registration_access_token")
 		return c.NoContent(http.StatusNoContent)
 	}
 }

@@ -44,7 +44,7 @@ func (s *Server) handleRevoke(c echo.Context) error {
 				if err := s.store.RevokeGrant(ctx, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err
 				}
-				log.Info("grant revoked by its client", "event", "token_revoked", "client_id", client.ID, "grant_id", g.ID)
+				Audit(ctx, log, AuditTokenRevoked, "client_id", client.ID, "grant_id", g.ID, "token", "refresh_token")
 			}
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -57,7 +57,7 @@ func (s *Server) handleRevoke(c echo.Context) error {
 			if err := s.store.RevokeAccessToken(ctx, store.IssuedToken{JTI: claims.ID, ExpiresAt: exp}); err != nil {
 				return err
 			}
-			log.Info("access token revoked by its client", "event", "token_revoked", "client_id", client.ID, "jti", claims.ID)
+			Audit(ctx, log, AuditTokenRevoked, "client_id", client.ID, "jti", claims.ID, "token", "access_token")
 		}
 	}
 	return c.NoContent(http.StatusOK)

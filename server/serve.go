@@ -89,6 +89,9 @@ func (s *Server) sweep(ctx context.Context) {
 	} else if res.Removed > 0 {
 		s.log.Debug("swept expired records", "count", res.Removed)
 	}
+	for _, id := range res.ExpiredClients {
+		Audit(ctx, s.log, AuditClientExpired, "client_id", id, "reason", "unused or idle past its dcr ttl")
+	}
 	s.limiter.cleanup(now)
 	s.regLimiter.cleanup(now)
 }

@@ -125,7 +125,7 @@ func (s *Server) codeReplayed(c echo.Context, code store.AuthCode) error {
 		}
 	}
 	s.metrics.codeReplayed()
-	log.Warn("authorization code replayed: grant revoked", "event", "code_replay", "client_id", code.ClientID, "grant_id", code.GrantID)
+	Audit(c.Request().Context(), log, AuditCodeReplay, "client_id", code.ClientID, "grant_id", code.GrantID, "user_id", code.UserID)
 	return oauth.InvalidGrant("the authorization code was already used; the tokens it issued have been revoked")
 }
 

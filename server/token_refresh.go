@@ -101,8 +101,7 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		s.metrics.refreshReused()
-		requestLogger(c, s.log).Warn("refresh token reused: grant revoked", "event", "refresh_reuse",
-			"client_id", client.ID, "grant_id", g.ID, "user_id", g.UserID)
+		Audit(ctx, requestLogger(c, s.log), AuditRefreshReuse, "client_id", client.ID, "grant_id", g.ID, "user_id", g.UserID)
 		return oauth.InvalidGrant("the refresh token was already used; the grant has been revoked")
 	case errors.Is(err, store.ErrNotFound):
 		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")

@@ -30,7 +30,7 @@ Exit status 0 only if the server would accept the client.`,
 			}
 			// The check works whether or not cimd.enabled is set: it
 			// answers "would this document be accepted under this policy".
-			resolver, err := metadataResolver(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			resolver, err := metadataResolver(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 			if err != nil {
 				return err
 			}

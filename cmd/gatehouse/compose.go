@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -43,7 +44,7 @@ func clientResolver(cfg Config, reg *dcr.Service, metadata *cimd.Resolver) (*ser
 // metadataResolver builds the CIMD resolver. It exists even when CIMD is
 // disabled: its SSRF-safe fetcher also loads jwks_uri key sets and logos
 // of static and registered clients.
-func metadataResolver(cfg Config, log *slog.Logger) (*cimd.Resolver, error) {
+func metadataResolver(cfg Config, log *slog.Logger, obs cimd.Observer) (*cimd.Resolver, error) {
 	cc, err := cfg.CIMD.cimdConfig()
 	if err != nil {
 		return nil, err
@@ -54,7 +55,10 @@ func metadataResolver(cfg Config, log *slog.Logger) (*cimd.Resolver, error) {
 	if cfg.CIMD.ExtraCAFile != "" {
 		log.Warn("DEVELOPMENT SETTING cimd.extra_ca_file is set: metadata hosts are also trusted when signed by these CAs", "file", cfg.CIMD.ExtraCAFile, "certificates", len(cc.ExtraRootCAs))
 	}
-	return cimd.NewResolver(cc, cimd.Deps{Logger: log.With("component", "cimd")})
+	return cimd.NewResolver(cc, cimd.Deps{Logger: log.With("component", "cimd"), Observer: obs,
+		OnDocumentChanged: func(id, old, new string) {
+			server.Audit(context.Background(), log, server.AuditDocumentChanged, "client_id", id, "old_fingerprint", old, "new_fingerprint", new)
+		}})
 }
 
 // newLogger builds the process logger from the log settings.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -62,8 +63,8 @@ func (r *reloader) reload(trigger string) ReloadResult {
 		for _, p := range problems {
 			res.Problems = append(res.Problems, p.String())
 		}
-		r.log.Error("reload refused: the configuration has problems; the running policy is unchanged",
-			"event", "config_reload_refused", "trigger", trigger, "problems", res.Problems)
+		server.Audit(context.Background(), r.log, server.AuditConfigReloadRefused, "trigger", trigger,
+			"problems", res.Problems, "note", "reload refused: the running policy is unchanged")
 		return res
 	}
 	cc, err := cfg.CIMD.cimdConfig()
@@ -75,7 +76,7 @@ func (r *reloader) reload(trigger string) ReloadResult {
 		chain, err = clientResolver(cfg, r.reg, r.metadata)
 	}
 	if err != nil { // validated already: only a bug gets here
-		r.log.Error("reload refused", "event", "config_reload_refused", "trigger", trigger, "err", err)
+		server.Audit(context.Background(), r.log, server.AuditConfigReloadRefused, "trigger", trigger, "problems", []string{err.Error()})
 		return ReloadResult{Problems: []string{err.Error()}}
 	}
 	res := ReloadResult{Applied: true, RestartNeeded: restartNeeded(r.running, cfg)}
@@ -94,7 +95,7 @@ func (r *reloader) reload(trigger string) ReloadResult {
 			reflect.ValueOf(&r.running).Elem().FieldByIndex(s.Index).Set(reflect.ValueOf(cfg).FieldByIndex(s.Index))
 		}
 	}
-	r.log.Info("configuration reloaded", "event", "config_reloaded", "trigger", trigger,
+	server.Audit(context.Background(), r.log, server.AuditConfigReloaded, "trigger", trigger,
 		"static_clients", len(cfg.Clients), "resources", len(cfg.Resources), "dcr_mode", cfg.DCR.Mode,
 		"cimd_enabled", cfg.CIMD.Enabled, "restart_needed", res.RestartNeeded)
 	return res

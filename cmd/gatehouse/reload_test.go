@@ -99,7 +99,7 @@ func TestSIGHUPReloadsPolicy(t *testing.T) {
 	// Close registration and add a resource scope: applied live.
 	write(base + "dcr:\n  mode: closed\nresources:\n  - uri: https://mcp.example.com/mcp\n    scopes: [files:read]\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the reload", func() bool { return strings.Contains(logs.String(), "configuration reloaded") })
+	waitFor(t, "the reload", func() bool { return strings.Contains(logs.String(), "event=config_reloaded") })
 	md := metadata()
 	if strings.Contains(md, "registration_endpoint") || !strings.Contains(md, "files:read") {
 		t.Fatalf("after reload the metadata is %s", md)
@@ -112,7 +112,7 @@ func TestSIGHUPReloadsPolicy(t *testing.T) {
 	// A broken file is refused whole; the running policy stays.
 	write(base + "dcr:\n  mode: open\n  unused_client_ttl: soon\nresources:\n  - uri: http://insecure.example/\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the refusal", func() bool { return strings.Contains(logs.String(), "reload refused") })
+	waitFor(t, "the refusal", func() bool { return strings.Contains(logs.String(), "event=config_reload_refused") })
 	if l := logs.String(); !strings.Contains(l, "dcr.unused_client_ttl") || !strings.Contains(l, "resources[0].uri") {
 		t.Fatalf("refusal does not name every problem:\n%s", l)
 	}
@@ -123,7 +123,7 @@ func TestSIGHUPReloadsPolicy(t *testing.T) {
 	// Changing the issuer needs a restart: applied otherwise, and named.
 	write(strings.Replace(base, "issuer: http://"+addr, "issuer: http://localhost:9", 1) + "dcr:\n  mode: open\n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the partial reload", func() bool { return strings.Count(logs.String(), "configuration reloaded") == 2 })
+	waitFor(t, "the partial reload", func() bool { return strings.Count(logs.String(), "event=config_reloaded") == 2 })
 	if !strings.Contains(logs.String(), "restart_needed=[issuer]") {
 		t.Fatalf("the issuer change was not reported as needing a restart:\n%s", logs.String())
 	}

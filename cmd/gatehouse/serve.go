@@ -62,18 +62,21 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 			log.Error("close store", "err", err)
 		}
 	}()
-	metadata, err := metadataResolver(cfg, log)
+	metrics := server.NewMetrics()
+	metadata, err := metadataResolver(cfg, log, metrics)
 	if err != nil {
 		return err
 	}
 	defer metadata.Close()
 	reg := registrationService(cfg, st)
+	metrics.WatchCIMD(metadata)
+	metrics.WatchDCR(reg)
 	clients, err := clientResolver(cfg, reg, metadata)
 	if err != nil {
 		return err
 	}
 	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients,
-		Registration: reg, ClientKeys: metadata, Logos: metadata})
+		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics})
 	if err != nil {
 		return err
 	}
