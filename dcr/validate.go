@@ -3,7 +3,6 @@ package dcr
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"unicode"
@@ -218,8 +217,8 @@ func checkDescriptive(m *oauth.ClientMetadata) error {
 		if f.value == "" {
 			continue
 		}
-		if err := checkURLField(f.value); err != nil {
-			return oauth.InvalidClientMetadata("%s %v", f.name, err)
+		if err := policy.CheckMetadataURL(f.name, f.value); err != nil {
+			return oauth.InvalidClientMetadata("%v", err)
 		}
 	}
 	if err := checkText("client_name", m.ClientName, maxNameLen); err != nil {
@@ -248,20 +247,6 @@ func checkDescriptive(m *oauth.ClientMetadata) error {
 		}
 	}
 	m.Scope = oauth.JoinScope(scopes)
-	return nil
-}
-
-// checkURLField: an absolute https URL without userinfo or fragment.
-func checkURLField(raw string) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || len(raw) > 2000:
-		return fmt.Errorf("is not a valid URL")
-	case u.Scheme != "https" || u.Host == "":
-		return fmt.Errorf("must be an absolute https URL")
-	case u.User != nil || strings.Contains(raw, "#"):
-		return fmt.Errorf("must not contain userinfo or a fragment")
-	}
 	return nil
 }
 

@@ -26,9 +26,11 @@ const (
 )
 
 // ClientKeySource returns the public keys a private_key_jwt client signs
-// with (inline jwks, or jwks_uri fetched and cached).
+// with (inline jwks, or jwks_uri fetched through the SSRF-safe fetcher and
+// cached). kid is the assertion's key ID: a source may refetch a jwks_uri
+// once when the cached set lacks it, so clients can rotate keys.
 type ClientKeySource interface {
-	ClientKeys(ctx context.Context, client *oauth.Client) (jose.JSONWebKeySet, error)
+	ClientKeysForKID(ctx context.Context, client *oauth.Client, kid string) (jose.JSONWebKeySet, error)
 }
 
 // verifyClientAssertion checks an RFC 7523 §3 client assertion: signed by
@@ -44,7 +46,7 @@ func (s *Server) verifyClientAssertion(ctx context.Context, client *oauth.Client
 		return oauth.InvalidClient("client_assertion is not a compact JWS signed with an asymmetric algorithm").WithCause(err)
 	}
 	hdr := tok.Headers[0]
-	keys, err := s.clientKeys.ClientKeys(ctx, client)
+	keys, err := s.clientKeys.ClientKeysForKID(ctx, client, hdr.KeyID)
 	if err != nil {
 		var oe *oauth.Error
 		if errors.As(err, &oe) {
@@ -128,7 +130,7 @@ func (s *Server) acceptableAudience(aud jwt.Audience, endpoint string) bool {
 // fetches.
 type inlineKeys struct{}
 
-func (inlineKeys) ClientKeys(ctx context.Context, client *oauth.Client) (jose.JSONWebKeySet, error) {
+func (inlineKeys) ClientKeysForKID(ctx context.Context, client *oauth.Client, _ string) (jose.JSONWebKeySet, error) {
 	if len(client.Metadata.JWKS) == 0 {
 		return jose.JSONWebKeySet{}, oauth.InvalidClient("the client has no jwks to verify assertions with")
 	}

@@ -125,18 +125,26 @@ func (s *Server) checkRedirect(ctx context.Context, req *authzRequest, params ur
 		return nil
 	}
 	if _, ok := policy.MatchRedirectURI(registered, requested); !ok {
+		reason := "which is not one of its registered redirect URIs"
 		if rr, can := s.clients.(RedirectRefresher); can {
 			client, err := rr.ResolveClientForRedirect(ctx, req.Client.ID, requested)
-			if err != nil {
+			var oe *oauth.Error
+			switch {
+			case errors.As(err, &oe) && oe.Code == oauth.ErrCodeInvalidRequest:
+				// The resolver knows why (e.g. the document lists it but it
+				// breaks the redirect policy).
+				reason = "which was refused: " + oe.Description
+			case err != nil:
 				return clientPageError(err)
+			default:
+				req.Client = client
+				_, ok = policy.MatchRedirectURI(client.Metadata.RedirectURIs, requested)
 			}
-			req.Client = client
-			_, ok = policy.MatchRedirectURI(client.Metadata.RedirectURIs, requested)
 		}
 		if !ok {
 			return &pageError{Status: http.StatusBadRequest, Title: "Unregistered redirect URI",
-				Detail: "The application asked to return to " + truncate(requested, 300) +
-					", which is not one of its registered redirect URIs. For your safety you were not sent there.",
+				Detail: "The application asked to return to " + truncate(requested, 300) + ", " + reason +
+					". For your safety you were not sent there.",
 				OAuth: oauth.ErrCodeInvalidRequest}
 		}
 	}

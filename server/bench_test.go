@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/x509"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -194,4 +196,52 @@ func BenchmarkRegister(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkAuthorize: /authorize up to the redirect to sign-in (no
+// session), for a static client and for a CIMD client whose document is
+// cached: resolution, validation and the redirect, end to end.
+func BenchmarkAuthorize(b *testing.B) {
+	host := newDocHost(b)
+	cimdID := host.publish("/oauth/client.json", publicDoc())
+	st, err := boltstore.Open(b.TempDir(), boltstore.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	cfg := cimd.DefaultConfig()
+	cfg.AllowPrivateAddresses = true
+	cfg.ExtraRootCAs = []*x509.Certificate{host.srv.Certificate()}
+	resolver, err := cimd.NewResolver(cfg, cimd.Deps{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resolver.Close()
+	static, _ := NewStaticClients([]*oauth.Client{{ID: "static-app", Metadata: oauth.ClientMetadata{TokenEndpointAuthMethod: "none",
+		RedirectURIs: []string{"http://127.0.0.1/callback"}, GrantTypes: []string{"authorization_code"}}}})
+	scfg := testConfig()
+	scfg.CIMD = true
+	scfg.Resources = []Resource{{URI: testResource, Scopes: []string{"files:read"}}}
+	srv, err := New(context.Background(), scfg, Deps{Store: st, Clients: &ClientChain{Static: static, CIMD: resolver},
+		ClientKeys: resolver, Logos: resolver, Passwords: NewPasswordHasher(cheapPasswords)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := srv.Handler()
+	_, challenge := pkce()
+	for name, id := range map[string]string{"static": "static-app", "cimd-cached": cimdID} {
+		target := authorizePath + "?" + authzParams(id, "http://127.0.0.1:5000/callback", challenge).Encode()
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+					if rec.Code != http.StatusFound {
+						b.Fatalf("%d %s", rec.Code, rec.Body)
+					}
+				}
+			})
+		})
+	}
 }

@@ -18,19 +18,25 @@ const consentPath = "/consent"
 
 // consentPage is the data of the consent screen.
 type consentPage struct {
+	// The form: where it posts and what it carries back.
 	Action, CSRF, Request, Fingerprint, UserID string
-	ClientName                                 string
-	ClientID                                   string
-	ClientHost                                 string // for URL client IDs: the host the user must trust
-	SelfAsserted                               bool   // the name comes from the client, not the operator
-	Kind                                       string
-	RedirectHost                               string
-	Loopback                                   bool
-	Scopes                                     []string
-	Resources                                  []string
-	Username                                   string
-	Notice                                     string
-	LogoutAction                               string
+
+	ClientName string
+	ClientID   string
+	// ClientHost is, for URL client IDs, the host the user must trust.
+	ClientHost string
+	// SelfAsserted: the name comes from the client, not the operator.
+	SelfAsserted bool
+	// LogoURL is the client's logo, served from Gatehouse's origin.
+	LogoURL      string
+	Kind         string
+	RedirectHost string
+	Loopback     bool
+	Scopes       []string
+	Resources    []string
+	Username     string
+	Notice       string
+	LogoutAction string
 }
 
 // needsConsent reports whether the user must approve this request: no
@@ -66,6 +72,7 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 		Scopes:       req.Scopes, Resources: req.Resources, Username: user.Name, Notice: notice,
 		Loopback:     policy.IsLoopbackRedirect(req.RedirectURI),
 		LogoutAction: s.base + logoutPath,
+		LogoURL:      s.logoURL(req.Client),
 	}
 	if u, err := url.Parse(req.Client.ID); err == nil && u.Scheme == "https" {
 		p.ClientHost = u.Host

@@ -17,8 +17,10 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store/storetest"
 )
 
 const (
@@ -48,6 +50,18 @@ func newOAuthEnv(t *testing.T, mutate ...func(*Config)) *oauthEnv {
 
 func newOAuthEnvWith(t *testing.T, dcrConfig *dcr.Config, mutate ...func(*Config)) *oauthEnv {
 	t.Helper()
+	return newOAuthEnvFull(t, envOptions{DCR: dcrConfig}, mutate...)
+}
+
+// envOptions add optional subsystems to an OAuth test env.
+type envOptions struct {
+	DCR *dcr.Config
+	// CIMD builds the metadata resolver, given the env's clock.
+	CIMD func(clock *storetest.Clock) *cimd.Resolver
+}
+
+func newOAuthEnvFull(t *testing.T, opts envOptions, mutate ...func(*Config)) *oauthEnv {
+	t.Helper()
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}})
 	codeAndRefresh := []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken}
@@ -75,7 +89,10 @@ func newOAuthEnvWith(t *testing.T, dcrConfig *dcr.Config, mutate ...func(*Config
 	for _, m := range mutate {
 		m(&cfg)
 	}
-	env := &testEnv{t: t, clock: newStartClock(), dir: t.TempDir(), clients: clients, dcr: dcrConfig}
+	env := &testEnv{t: t, clock: newStartClock(), dir: t.TempDir(), clients: clients, dcr: opts.DCR}
+	if opts.CIMD != nil {
+		env.metadata = opts.CIMD(env.clock)
+	}
 	env.openStore()
 	env.start(cfg)
 	env.addUser(testUser, testPassword)

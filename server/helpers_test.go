@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
@@ -38,6 +39,8 @@ type testEnv struct {
 	// dcr, when set, configures dynamic registration.
 	dcr *dcr.Config
 	reg *dcr.Service
+	// metadata, when set, resolves https client IDs (CIMD).
+	metadata *cimd.Resolver
 }
 
 func testConfig() Config {
@@ -88,6 +91,9 @@ func (e *testEnv) start(cfg Config) {
 		dc.RegistrationURL = func(id string) string { return cfg.Issuer + registerPath + "/" + id }
 		e.reg = dcr.New(dc, e.store, e.clock.Now, nil)
 		chain.DCR, deps.Registration = e.reg, e.reg
+	}
+	if e.metadata != nil {
+		chain.CIMD, deps.ClientKeys, deps.Logos, cfg.CIMD = e.metadata, e.metadata, e.metadata, true
 	}
 	if cfg.Register.MaxBody == 0 {
 		cfg.Register = RegisterLimits{PerIPPerMinute: 1000, GlobalPerSecond: 1000, MaxBody: 16 << 10}

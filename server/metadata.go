@@ -80,6 +80,9 @@ func (s *Server) buildMetadata() *metadataDoc {
 		AuthorizationResponseISSSupported: true,
 		PromptValuesSupported:             []string{oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent},
 	}
+	// CIMD -02 §6: advertised whenever URL client IDs are accepted, also
+	// when only some hosts are (allowlist-only mode).
+	md.ClientIDMetadataDocumentSupported = s.cfg.CIMD
 	if s.registration != nil && s.registration.Config().Mode != dcr.ModeClosed {
 		md.RegistrationEndpoint = s.url(registerPath)
 	}

@@ -44,6 +44,9 @@ type Config struct {
 	BodyLimit int64
 	// Register bounds the registration endpoint.
 	Register RegisterLimits
+	// CIMD says whether https client IDs are accepted (discovery advertises
+	// client_id_metadata_document_supported).
+	CIMD bool
 }
 
 // LoginLimits bounds failed sign-ins per account and per client IP.
@@ -72,6 +75,8 @@ type Deps struct {
 	ClientKeys ClientKeySource
 	// Registration enables RFC 7591/7592 at /register (nil: no DCR).
 	Registration *dcr.Service
+	// Logos serves client logos from Gatehouse's origin (nil: no logos).
+	Logos LogoSource
 }
 
 // Server is a configured Gatehouse HTTP server.
@@ -87,6 +92,7 @@ type Server struct {
 	passwords  *PasswordHasher
 	clients    ClientResolver
 	clientKeys ClientKeySource
+	logos      LogoSource
 	resources  *Resources
 	// registration is nil when DCR is off; regLimiter throttles it.
 	registration *dcr.Service
@@ -121,6 +127,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		passwords:    deps.Passwords,
 		clients:      deps.Clients,
 		clientKeys:   deps.ClientKeys,
+		logos:        deps.Logos,
 		secure:       issuer.Scheme == "https",
 		registration: deps.Registration,
 		regLimiter:   newRegistrationLimiter(cfg.Register),
@@ -226,5 +233,6 @@ func (s *Server) routes() *echo.Echo {
 	e.GET(s.base+accountPath, s.handleAccount, s.pageHeaders)
 	e.POST(s.base+accountRevokePath, s.handleAccountRevoke, s.pageHeaders, s.crossOriginProtection)
 	e.GET(s.base+staticPath+"*", s.handleStatic)
+	e.GET(s.base+logoPath, s.handleLogo)
 	return e
 }

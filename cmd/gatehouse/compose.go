@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/netip"
 
+	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -23,15 +24,37 @@ func openStore(cfg Config) (*boltstore.Store, error) {
 }
 
 // clientResolver builds the chain every endpoint resolves clients through:
-// static clients, then registered ones (whose registrations stay usable
-// even when dcr.mode is closed).
-func clientResolver(cfg Config, reg *dcr.Service) (*server.ClientChain, error) {
+// https client IDs to the CIMD resolver (when enabled), others to static
+// clients, then to registered ones (whose registrations stay usable even
+// when dcr.mode is closed).
+func clientResolver(cfg Config, reg *dcr.Service, metadata *cimd.Resolver) (*server.ClientChain, error) {
 	clients, _ := buildClients(cfg.Clients) // validated already
 	static, err := server.NewStaticClients(clients)
 	if err != nil {
 		return nil, err
 	}
-	return &server.ClientChain{Static: static, DCR: reg}, nil
+	chain := &server.ClientChain{Static: static, DCR: reg}
+	if cfg.CIMD.Enabled {
+		chain.CIMD = metadata
+	}
+	return chain, nil
+}
+
+// metadataResolver builds the CIMD resolver. It exists even when CIMD is
+// disabled: its SSRF-safe fetcher also loads jwks_uri key sets and logos
+// of static and registered clients.
+func metadataResolver(cfg Config, log *slog.Logger) (*cimd.Resolver, error) {
+	cc, err := cfg.CIMD.cimdConfig()
+	if err != nil {
+		return nil, err
+	}
+	if cc.AllowPrivateAddresses {
+		log.Warn("DEVELOPMENT SETTING cimd.allow_private_addresses is on: metadata documents may be fetched from loopback and private addresses. Never use this in production.")
+	}
+	if cfg.CIMD.ExtraCAFile != "" {
+		log.Warn("DEVELOPMENT SETTING cimd.extra_ca_file is set: metadata hosts are also trusted when signed by these CAs", "file", cfg.CIMD.ExtraCAFile, "certificates", len(cc.ExtraRootCAs))
+	}
+	return cimd.NewResolver(cc, cimd.Deps{Logger: log.With("component", "cimd")})
 }
 
 // newLogger builds the process logger from the log settings.
@@ -67,5 +90,6 @@ func serverConfig(cfg Config) server.Config {
 		},
 		BodyLimit: cfg.Server.BodyLimit,
 		Register:  registerLimits(cfg),
+		CIMD:      cfg.CIMD.Enabled,
 	}
 }

@@ -29,6 +29,7 @@ type Config struct {
 	Tokens         TokensConfig     `yaml:"tokens"`
 	Server         ServerConfig     `yaml:"server"`
 	DCR            DCRConfig        `yaml:"dcr"`
+	CIMD           CIMDConfig       `yaml:"cimd"`
 	Resources      []ResourceConfig `yaml:"resources" help:"The resource servers (MCP servers) Gatehouse issues tokens for. A token's aud is the requested resource (RFC 8707); any other resource is invalid_target."`
 	Clients        []ClientConfig   `yaml:"clients" help:"Operator-registered clients. URL client IDs (CIMD) and dynamically registered clients need no entry here."`
 }
@@ -134,6 +135,7 @@ func Defaults() Config {
 			RefreshMaxTTL:  90 * 24 * time.Hour,
 		},
 		Server: ServerConfig{ShutdownTimeout: 20 * time.Second, BodyLimit: 64 << 10},
+		CIMD:   defaultCIMD(),
 		DCR: DCRConfig{
 			Mode:            "open",
 			UnusedClientTTL: 24 * time.Hour,
@@ -221,6 +223,7 @@ func (c *Config) Validate() []Problem {
 		bad("server.body_limit", "must be at least 1024 bytes")
 	}
 	ps = append(ps, c.validateDCR()...)
+	ps = append(ps, c.validateCIMD()...)
 	_, rps := buildResources(c.Resources)
 	_, cps := buildClients(c.Clients)
 	return append(append(ps, rps...), cps...)

@@ -21,6 +21,9 @@ type exitError struct {
 
 func (e *exitError) Error() string { return e.err.Error() }
 
+// errRefusedSilently ends a command that already printed why it failed.
+var errRefusedSilently = errors.New("refused")
+
 // usageError marks a problem with the command line or configuration
 // (exit status 2), as opposed to a failure while running (status 1).
 func usageError(format string, args ...any) error {
@@ -42,8 +45,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, environ []str
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintln(stderr, "gatehouse:", err)
 	var ee *exitError
+	if errors.As(err, &ee) && ee.err == errRefusedSilently {
+		return ee.code // the command already explained itself
+	}
+	fmt.Fprintln(stderr, "gatehouse:", err)
 	if errors.As(err, &ee) {
 		return ee.code
 	}
@@ -78,6 +84,7 @@ func newRootCommand(env *cliEnv) *cobra.Command {
 		newUserCommand(env),
 		newDCRCommand(env),
 		newClientsCommand(env),
+		newCIMDCommand(env),
 	)
 	return root
 }

@@ -56,12 +56,18 @@ func serve(ctx context.Context, env *cliEnv, cfg Config) error {
 			log.Error("close store", "err", err)
 		}
 	}()
-	reg := registrationService(cfg, st)
-	clients, err := clientResolver(cfg, reg)
+	metadata, err := metadataResolver(cfg, log)
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients, Registration: reg})
+	defer metadata.Close()
+	reg := registrationService(cfg, st)
+	clients, err := clientResolver(cfg, reg, metadata)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients,
+		Registration: reg, ClientKeys: metadata, Logos: metadata})
 	if err != nil {
 		return err
 	}

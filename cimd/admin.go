@@ -1,0 +1,76 @@
+package cimd
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/cache"
+	"github.com/gatehouse-dev/gatehouse/oauth"
+)
+
+// Purge forgets a client_id: its cached document and any failure backoff.
+// The next use fetches it again.
+func (r *Resolver) Purge(clientID string) {
+	r.docs.cache.Del(clientID)
+	r.backoff.clear(clientID)
+}
+
+// PurgeAll empties every cache (documents, key sets, logos) and the
+// failure backoff.
+func (r *Resolver) PurgeAll() {
+	r.docs.cache.Clear()
+	r.keys.cache.Clear()
+	r.logos.cache.Clear()
+	r.backoff.reset()
+}
+
+// Refresh refetches a client's document now (conditionally when cached),
+// ignoring any failure backoff, and returns the resulting client.
+func (r *Resolver) Refresh(ctx context.Context, clientID string) (*oauth.Client, error) {
+	if err := r.admit(clientID); err != nil {
+		return nil, err
+	}
+	r.backoff.clear(clientID)
+	res, err := r.docs.load(ctx, clientID, true)
+	if err != nil {
+		return nil, clientError("metadata document", err)
+	}
+	return res.value.client, nil
+}
+
+// EntryInfo describes one cached document, for an admin "cache list".
+type EntryInfo struct {
+	ClientID     string
+	ClientName   string
+	Fingerprint  string
+	FetchedAt    time.Time // last full fetch (200)
+	CheckedAt    time.Time // last fetch or revalidation (200 or 304)
+	ExpiresAt    time.Time // fresh until
+	StaleUntil   time.Time // may be served on refresh failure until
+	ETag         string
+	LastModified string
+	Size         int64 // document bytes
+	TTLReason    string
+}
+
+// Entries lists the cached documents, sorted by client_id. Expired entries
+// that are still kept for revalidation are included; compare ExpiresAt.
+func (r *Resolver) Entries() []EntryInfo {
+	var out []EntryInfo
+	for res := range r.docs.cache.Values() {
+		c := res.value.client
+		out = append(out, EntryInfo{
+			ClientID: res.key, ClientName: c.Metadata.ClientName, Fingerprint: c.Fingerprint,
+			FetchedAt: res.fetchedAt, CheckedAt: res.checkedAt, ExpiresAt: res.expiresAt, StaleUntil: res.staleUntil,
+			ETag: res.etag, LastModified: res.lastModified, Size: res.size, TTLReason: res.ttlReason,
+		})
+	}
+	slices.SortFunc(out, func(a, b EntryInfo) int { return strings.Compare(a.ClientID, b.ClientID) })
+	return out
+}
+
+// CacheStats returns the document cache's counters (hits, misses,
+// evictions, dropped sets, bytes used), for metrics.
+func (r *Resolver) CacheStats() cache.Stats { return r.docs.cache.Stats() }

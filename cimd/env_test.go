@@ -1,0 +1,128 @@
+package cimd
+
+import (
+	"crypto/x509"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeClock is the injected clock; tests advance it instead of sleeping.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{t: time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// recorder is an Observer that counts what it is told.
+type recorder struct {
+	mu       sync.Mutex
+	fetches  map[string]int // "kind/outcome"
+	events   map[string]int // "kind/event"
+	lastKind Kind
+}
+
+func newRecorder() *recorder {
+	return &recorder{fetches: map[string]int{}, events: map[string]int{}}
+}
+
+func (r *recorder) FetchDone(kind Kind, outcome string, d time.Duration) {
+	r.mu.Lock()
+	r.fetches[string(kind)+"/"+outcome]++
+	r.lastKind = kind
+	r.mu.Unlock()
+}
+
+func (r *recorder) CacheEvent(kind Kind, event string) {
+	r.mu.Lock()
+	r.events[string(kind)+"/"+event]++
+	r.mu.Unlock()
+}
+
+func (r *recorder) fetch(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.fetches[key]
+}
+
+func (r *recorder) event(key string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.events[key]
+}
+
+// env is a resolver wired to the test network, host, clock and observer.
+type env struct {
+	host  *docHost
+	net   *testNet
+	clock *fakeClock
+	obs   *recorder
+	cfg   Config
+	r     *Resolver
+}
+
+func testConfig() Config {
+	cfg := DefaultConfig()
+	cfg.ExtraRootCAs = []*x509.Certificate{testCA().ca}
+	return cfg
+}
+
+func newEnv(t testing.TB, mutate ...func(*Config)) *env {
+	t.Helper()
+	e := &env{host: newDocHost(t), clock: newFakeClock(), obs: newRecorder(), cfg: testConfig()}
+	e.net = newTestNet(e.host)
+	for _, m := range mutate {
+		m(&e.cfg)
+	}
+	r, err := NewResolver(e.cfg, e.deps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	e.r = r
+	return e
+}
+
+func (e *env) deps() Deps {
+	return Deps{Now: e.clock.Now, Resolver: e.net, Dial: e.net.Dial, Observer: e.obs}
+}
+
+// fetcher builds a standalone fetcher on the same network and config.
+func (e *env) fetcher(mutate ...func(*Config)) *Fetcher {
+	cfg := e.cfg
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	return NewFetcher(cfg, e.deps())
+}
+
+// doc is a minimal valid public-client document for clientID.
+func doc(clientID string, redirects ...string) string {
+	if len(redirects) == 0 {
+		redirects = []string{"http://localhost/callback"}
+	}
+	list := ""
+	for i, r := range redirects {
+		if i > 0 {
+			list += ","
+		}
+		list += fmt.Sprintf("%q", r)
+	}
+	return fmt.Sprintf(`{"client_id":%q,"client_name":"Test Client","redirect_uris":[%s]}`, clientID, list)
+}

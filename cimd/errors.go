@@ -1,0 +1,139 @@
+package cimd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
+)
+
+// Fetch outcomes: the metric label vocabulary (one per fetch). Keep stable.
+const (
+	OutcomeOK              = "ok"
+	OutcomeNotModified     = "not_modified"
+	OutcomeTimeout         = "timeout"
+	OutcomeTooLarge        = "too_large"
+	OutcomeBlockedAddress  = "blocked_address"
+	OutcomeBadStatus       = "bad_status"
+	OutcomeInvalidDocument = "invalid_document"
+	OutcomePolicyDenied    = "policy_denied"
+	// OutcomeNetworkError covers DNS failures, refused connections and TLS
+	// verification failures: the host is unreachable, not hostile.
+	OutcomeNetworkError = "network_error"
+	// OutcomeInternalError is a bug in Gatehouse, not the client's fault.
+	OutcomeInternalError = "internal_error"
+)
+
+// Spec references cited by this package's errors and findings.
+const (
+	specFetch      = "CIMD -02 §5"
+	specSize       = "CIMD -02 §5 (5 KB)"
+	specStatus     = "CIMD -02 §5.1"
+	specSSRF       = "CIMD -02 §8.6"
+	specClientID   = "CIMD -02 §4.1"
+	specForbidden  = "CIMD -02 §4.1"
+	specAuth       = "CIMD -02 §8.2"
+	specMCPFields  = "MCP 2025-11-25 §5.1.1"
+	specRFC7591    = "RFC 7591 §2"
+	specNarrow     = "Gatehouse §6.2"
+	specRedirect   = "Gatehouse §6.6"
+	specJSON       = "RFC 8259"
+	specJWK        = "RFC 7517 §5"
+	specPrivateKey = "CIMD -02 §4.1"
+)
+
+// FetchError is a failed fetch, classified by Outcome. Detail is safe to
+// show to the client (it names the URL's host, an address or a status,
+// never an internal error); Err is the cause, for logs.
+type FetchError struct {
+	Outcome string
+	URL     string
+	Status  int // HTTP status when Outcome is bad_status
+	Detail  string
+	Spec    string
+	Err     error
+}
+
+func (e *FetchError) Error() string {
+	if e.Spec == "" {
+		return e.Detail
+	}
+	return e.Detail + " (" + e.Spec + ")"
+}
+
+func (e *FetchError) Unwrap() error { return e.Err }
+
+func fetchErr(outcome, url, spec string, cause error, format string, args ...any) *FetchError {
+	return &FetchError{Outcome: outcome, URL: url, Spec: spec, Err: cause, Detail: fmt.Sprintf(format, args...)}
+}
+
+// ValidationError is a document (or key set) that breaks a rule. Rule is
+// the finding's rule identifier.
+type ValidationError struct {
+	Rule   string
+	Detail string
+	Spec   string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Spec == "" {
+		return e.Detail
+	}
+	return e.Detail + " (" + e.Spec + ")"
+}
+
+// OutcomeOf classifies err with the fetch-outcome vocabulary, for metrics
+// and logs: nil is "ok"; an address refused before or after DNS is
+// "blocked_address"; a client_id or host policy refusal is
+// "policy_denied"; a document breaking a rule is "invalid_document".
+func OutcomeOf(err error) string {
+	if err == nil {
+		return OutcomeOK
+	}
+	var fe *FetchError
+	if errors.As(err, &fe) {
+		return fe.Outcome
+	}
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return OutcomeInvalidDocument
+	}
+	var re *policy.RuleError
+	if errors.As(err, &re) {
+		if re.Rule == policy.RuleIPSpelling {
+			return OutcomeBlockedAddress
+		}
+		return OutcomePolicyDenied
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return OutcomeTimeout
+	}
+	if oauth.Code(err) != "" && oauth.Code(err) != oauth.ErrCodeServerError {
+		return OutcomePolicyDenied
+	}
+	return OutcomeInternalError
+}
+
+// clientError turns an internal error into what callers get: an
+// *oauth.Error (invalid_client) whose description is subject + the rule,
+// wrapping the typed cause so that OutcomeOf still works. Errors that are
+// not the client's fault are returned unchanged.
+func clientError(subject string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var oe *oauth.Error
+	if errors.As(err, &oe) {
+		return err
+	}
+	var fe *FetchError
+	var ve *ValidationError
+	var re *policy.RuleError
+	switch {
+	case errors.As(err, &fe), errors.As(err, &ve), errors.As(err, &re):
+		return oauth.InvalidClient("%s: %s", subject, err.Error()).WithCause(err)
+	}
+	return err
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCIMDCheckCommand lints documents served over real TLS on 127.0.0.1
+// through the server's own fetcher and policy.
+func TestCIMDCheckCommand(t *testing.T) {
+	docs := map[string]map[string]any{}
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		doc, ok := docs[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=600")
+		json.NewEncoder(w).Encode(doc)
+	}))
+	defer srv.Close()
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600)
+	docs["/good.json"] = map[string]any{"client_id": srv.URL + "/good.json", "client_name": "Good Agent",
+		"redirect_uris": []string{"http://127.0.0.1/callback"}, "token_endpoint_auth_method": "none",
+		"grant_types": []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}}
+	docs["/secret.json"] = map[string]any{"client_id": srv.URL + "/secret.json", "client_name": "Leaky",
+		"redirect_uris": []string{"http://127.0.0.1/callback"}, "client_secret": "oops"}
+	dev := []string{"--cimd-allow-private-addresses", "--cimd-extra-ca-file", caFile}
+
+	code, out, errOut := gh(t, "", append([]string{"cimd", "check", srv.URL + "/good.json", "--redirect-uri", "http://127.0.0.1:9999/callback"}, dev...)...)
+	if code != 0 {
+		t.Fatalf("good document = %d\n%s%s", code, out, errOut)
+	}
+	for _, want := range []string{"✓", "~", "device_code", "Good Agent", "10m"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, _ = gh(t, "", append([]string{"cimd", "check", srv.URL + "/secret.json"}, dev...)...)
+	if code != 1 || !strings.Contains(out, "✗") || !strings.Contains(out, "client_secret") {
+		t.Fatalf("document with a secret = %d:\n%s", code, out)
+	}
+	// Without the development settings, loopback is refused as SSRF.
+	code, out, _ = gh(t, "", "cimd", "check", srv.URL+"/good.json", "--cimd-extra-ca-file", caFile)
+	if code != 1 || !strings.Contains(out, "loopback") {
+		t.Fatalf("loopback without allow_private_addresses = %d:\n%s", code, out)
+	}
+}
