@@ -35,7 +35,7 @@ type docHost struct {
 
 	mu      sync.Mutex
 	docs    map[string][]byte // path -> document
-	fetches map[string]int    // path -> GETs served
+	fetches map[string]int    // path -> GETs received (found or not)
 }
 
 func startDocHost(t *testing.T) *docHost {
@@ -83,7 +83,7 @@ func startDocHost(t *testing.T) *docHost {
 func (d *docHost) serve(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	doc, ok := d.docs[r.URL.Path]
-	if ok && r.Method == http.MethodGet {
+	if r.Method == http.MethodGet {
 		d.fetches[r.URL.Path]++
 	}
 	d.mu.Unlock()

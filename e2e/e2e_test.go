@@ -21,6 +21,14 @@ func TestDCR(t *testing.T) {
 			t.Parallel()
 			testBrowser(t, st, registerPublicClient(t, st, "Gatehouse e2e browser"))
 		})
+		t.Run("consent-denied", func(t *testing.T) {
+			t.Parallel()
+			testDenied(t, st, registerPublicClient(t, st, "Gatehouse e2e deny"))
+		})
+		t.Run("undeclared-redirect-refused", func(t *testing.T) {
+			t.Parallel()
+			testUnverifiedRedirectRefused(t, st, registerPublicClient(t, st, "Gatehouse e2e redirects"))
+		})
 	})
 }
 
@@ -48,6 +56,18 @@ func TestCIMD(t *testing.T) {
 		t.Run("browser", func(t *testing.T) {
 			t.Parallel()
 			testBrowser(t, st, docs.addClient(t, "browser", driverRedirect))
+		})
+		t.Run("consent-denied", func(t *testing.T) {
+			t.Parallel()
+			testDenied(t, st, docs.addClient(t, "deny", driverRedirect))
+		})
+		t.Run("undeclared-redirect-refused", func(t *testing.T) {
+			t.Parallel()
+			testUnverifiedRedirectRefused(t, st, docs.addClient(t, "redirects", driverRedirect))
+		})
+		t.Run("missing-document-refused", func(t *testing.T) {
+			t.Parallel()
+			testMissingDocumentRefused(t, st)
 		})
 	})
 }
