@@ -18,7 +18,7 @@ if [ "$node_major" -lt 20 ]; then
 fi
 
 # Chromium from Debian's packages (a test tool's own browser download does not work here).
-chromium_bin=${GATEHOUSE_E2E_CHROMIUM:-/usr/bin/chromium}
+chromium_bin=/usr/bin/chromium # where Debian's package puts it; e2e/node/browser.mjs launches it
 if [ ! -x "$chromium_bin" ]; then
 	say "installing Debian's chromium"
 	if [ "$(id -u)" -eq 0 ]; then
@@ -32,7 +32,8 @@ if [ ! -x "$chromium_bin" ]; then
 	"${sudo_cmd[@]}" apt-get update -qq
 	"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends chromium >/dev/null
 fi
-"$chromium_bin" --version >&2
+# (Debian's wrapper script complains on stderr about its own memory check; ignore that.)
+chromium_version=$("$chromium_bin" --version 2>/dev/null) || { say "$chromium_bin does not run"; exit 1; }
 
 # The drivers' npm packages, from the lockfile only. npm ci wipes node_modules, so it runs
 # only when the lockfile differs from the one last installed.
@@ -43,4 +44,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 	(cd node && npm ci --no-audit --no-fund --loglevel=error)
 	echo "$want" >"$stamp"
 fi
-say "ready (node $(node --version))"
+say "ready: node $(node --version), $chromium_version"
