@@ -16,7 +16,10 @@ func TestDCR(t *testing.T) {
 		t.Run("ts-sdk-v1", func(t *testing.T) { t.Parallel(); testTSSDK(t, st, "v1", "") })
 		t.Run("ts-sdk-v2", func(t *testing.T) { t.Parallel(); testTSSDK(t, st, "v2", "") })
 		t.Run("go-sdk", func(t *testing.T) { t.Parallel(); testGoSDK(t, st, "") })
-		t.Run("x-oauth2-basic-probe", func(t *testing.T) { t.Parallel(); testXOAuth2Probe(t, st) })
+		t.Run("x-oauth2-basic-probe", func(t *testing.T) {
+			t.Parallel()
+			testXOAuth2Probe(t, st, registerPublicClient(t, st, "Gatehouse e2e x/oauth2 AutoDetect"))
+		})
 		t.Run("browser", func(t *testing.T) {
 			t.Parallel()
 			testBrowser(t, st, registerPublicClient(t, st, "Gatehouse e2e browser"))
@@ -28,6 +31,10 @@ func TestDCR(t *testing.T) {
 		t.Run("undeclared-redirect-refused", func(t *testing.T) {
 			t.Parallel()
 			testUnverifiedRedirectRefused(t, st, registerPublicClient(t, st, "Gatehouse e2e redirects"))
+		})
+		t.Run("consent-remembered", func(t *testing.T) {
+			t.Parallel()
+			testConsentRemembered(t, st, registerPublicClient(t, st, "Gatehouse e2e remembered"))
 		})
 	})
 }
@@ -53,6 +60,10 @@ func TestCIMD(t *testing.T) {
 			t.Parallel()
 			testGoSDK(t, st, docs.addClient(t, "go-sdk", driverRedirect))
 		})
+		t.Run("x-oauth2-basic-probe", func(t *testing.T) {
+			t.Parallel()
+			testXOAuth2Probe(t, st, docs.addClient(t, "x-oauth2", driverRedirect))
+		})
 		t.Run("browser", func(t *testing.T) {
 			t.Parallel()
 			testBrowser(t, st, docs.addClient(t, "browser", driverRedirect))
@@ -64,6 +75,10 @@ func TestCIMD(t *testing.T) {
 		t.Run("undeclared-redirect-refused", func(t *testing.T) {
 			t.Parallel()
 			testUnverifiedRedirectRefused(t, st, docs.addClient(t, "redirects", driverRedirect))
+		})
+		t.Run("consent-remembered", func(t *testing.T) {
+			t.Parallel()
+			testConsentRemembered(t, st, docs.addClient(t, "remembered", driverRedirect))
 		})
 		t.Run("missing-document-refused", func(t *testing.T) {
 			t.Parallel()

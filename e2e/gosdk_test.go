@@ -76,12 +76,15 @@ func testGoSDK(t *testing.T, st *stack, cimdURL string) {
 	driver := newFormDriver()
 	defer driver.savePages(t)
 	var fetches int
-	var callback *url.URL
+	var callback, authURL *url.URL
 	var src *expirableSource
 	cfg := &auth.AuthorizationCodeHandlerConfig{
 		RedirectURL: driverRedirect,
+		// SEP-2207: ask for offline_access when Gatehouse lists it.
+		RequestRefreshToken: true,
 		AuthorizationCodeFetcher: func(ctx context.Context, args *auth.AuthorizationArgs) (*auth.AuthorizationResult, error) {
 			fetches++
+			authURL, _ = url.Parse(args.URL)
 			cb, err := driver.Run(ctx, args.URL, driverRedirect)
 			if err != nil {
 				return nil, err
@@ -133,6 +136,13 @@ func testGoSDK(t *testing.T, st *stack, cimdURL string) {
 		t.Fatalf("AuthorizationCodeFetcher called %d times, want 1", fetches)
 	}
 	checkPages(t, st, driver.Pages, cimdURL)
+	scopes := strings.Fields(authURL.Query().Get("scope"))
+	if !slices.Contains(scopes, mcpScope) || slices.Contains(st.metadata(t).ScopesSupported, "offline_access") != slices.Contains(scopes, "offline_access") {
+		t.Errorf("authorization request scope %q (Gatehouse lists %v)", scopes, st.metadata(t).ScopesSupported)
+	}
+	if got := authURL.Query().Get("resource"); got != st.mcpURL {
+		t.Errorf("authorization request resource = %q", got)
+	}
 	if q := callback.Query(); q.Get("iss") != st.issuer || q.Get("code") == "" || q.Get("state") == "" {
 		t.Errorf("callback %s: want code, state and iss=%s", callback.Redacted(), st.issuer)
 	}

@@ -88,10 +88,9 @@ func toStrings(v any) []string {
 // x/oauth2 first sends client_id with an empty password in HTTP Basic and,
 // on any error, retries with client_id in the body. Gatehouse must refuse
 // the probe without redeeming the code, so the retry succeeds.
-func testXOAuth2Probe(t *testing.T, st *stack) {
+func testXOAuth2Probe(t *testing.T, st *stack, clientID string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	clientID := registerPublicClient(t, st, "Gatehouse e2e x/oauth2 AutoDetect")
 	rec := &recorder{name: "oauth"}
 	defer rec.save(t)
 	cfg := &oauth2.Config{
@@ -123,7 +122,7 @@ func testXOAuth2Probe(t *testing.T, st *stack) {
 	if len(ex) != 2 {
 		t.Fatalf("want the probe and the retry, got %d requests", len(ex))
 	}
-	if p := ex[0]; p.AuthScheme != "Basic" || p.BasicUser != clientID || p.BasicPass == nil || *p.BasicPass != "" ||
+	if p := ex[0]; p.AuthScheme != "Basic" || p.BasicUser != url.QueryEscape(clientID) || p.BasicPass == nil || *p.BasicPass != "" ||
 		p.Status != http.StatusUnauthorized || oauthError(p.RespBody) != "invalid_client" {
 		t.Errorf("probe: %+v %s, want Basic %s: (empty password) answered 401 invalid_client", p, p.RespBody, clientID)
 	}
@@ -134,6 +133,35 @@ func testXOAuth2Probe(t *testing.T, st *stack) {
 	if status := mcpInitialize(t, st, tok.AccessToken); status != http.StatusOK {
 		t.Errorf("MCP initialize with the token: %d", status)
 	}
+	// A client that starts again (a new oauth2.Config, so x/oauth2 has
+	// forgotten which style worked) refreshes a stored token: the probe
+	// comes first again, with the refresh token. Gatehouse must refuse it
+	// without rotating the refresh token, or the retry would look like
+	// refresh-token reuse and revoke the grant.
+	restarted := &oauth2.Config{ClientID: cfg.ClientID, Endpoint: cfg.Endpoint, RedirectURL: cfg.RedirectURL, Scopes: cfg.Scopes}
+	expired := *tok
+	expired.Expiry = time.Now().Add(-time.Minute)
+	refreshed, err := restarted.TokenSource(context.WithValue(ctx, oauth2.HTTPClient, &http.Client{Transport: rec}), &expired).Token()
+	if err != nil {
+		t.Fatalf("refresh after the probe: %v", err)
+	}
+	rx := rec.matching("/token", "refresh_token")
+	if len(rx) != 2 {
+		t.Fatalf("want the probe and the retry, got %d refresh requests", len(rx))
+	}
+	if p := rx[0]; p.AuthScheme != "Basic" || p.Status != http.StatusUnauthorized || oauthError(p.RespBody) != "invalid_client" {
+		t.Errorf("refresh probe: %+v %s, want 401 invalid_client", p, p.RespBody)
+	}
+	if r := rx[1]; r.Status != http.StatusOK || r.AuthScheme != "" || !strings.Contains(r.CacheControl, "no-store") {
+		t.Errorf("refresh retry: %+v %s", r, r.RespBody)
+	}
+	if refreshed.AccessToken == tok.AccessToken || refreshed.RefreshToken == "" || refreshed.RefreshToken == tok.RefreshToken {
+		t.Errorf("the refresh did not give a new access token and a rotated refresh token")
+	}
+	if status := mcpInitialize(t, st, refreshed.AccessToken); status != http.StatusOK {
+		t.Errorf("MCP initialize with the refreshed token: %d", status)
+	}
+
 	// And the code is now spent: a second redemption fails.
 	status, code := postToken(t, st, url.Values{"grant_type": {"authorization_code"}, "code": {q.Get("code")},
 		"code_verifier": {verifier}, "redirect_uri": {driverRedirect}, "client_id": {clientID}, "resource": {st.mcpURL}})

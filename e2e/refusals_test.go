@@ -99,3 +99,40 @@ func getNoRedirect(t *testing.T, u string) (int, string, string) {
 	}
 	return resp.StatusCode, loc, string(b)
 }
+
+// testConsentRemembered: in the same browser, a second authorization of
+// the same client for the same scope needs neither sign-in nor consent;
+// prompt=consent asks again (the TS SDK sends it with offline_access).
+func testConsentRemembered(t *testing.T, st *stack, clientID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	driver := newFormDriver()
+	cfg := &oauth2.Config{ClientID: clientID, RedirectURL: driverRedirect, Scopes: []string{mcpScope},
+		Endpoint: oauth2.Endpoint{AuthURL: st.issuer + "/authorize"}}
+	for _, step := range []struct {
+		name   string
+		extra  []oauth2.AuthCodeOption
+		expect string
+	}{
+		{"first", nil, "login,consent"},
+		{"again", nil, ""},
+		{"prompt=consent", []oauth2.AuthCodeOption{oauth2.SetAuthURLParam("prompt", "consent")}, "consent"},
+	} {
+		state := rand.Text()
+		opts := append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(oauth2.GenerateVerifier()), oauth2.SetAuthURLParam("resource", st.mcpURL)}, step.extra...)
+		cb, err := driver.Run(ctx, cfg.AuthCodeURL(state, opts...), driverRedirect)
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		var kinds []string
+		for _, p := range driver.Pages {
+			kinds = append(kinds, p.Kind)
+		}
+		if got := strings.Join(kinds, ","); got != step.expect {
+			t.Errorf("%s authorization showed pages %q, want %q (steps %v)", step.name, got, step.expect, driver.Steps)
+		}
+		if q := cb.Query(); q.Get("code") == "" || q.Get("state") != state || q.Get("iss") != st.issuer {
+			t.Errorf("%s authorization: callback %s", step.name, cb.Redacted())
+		}
+	}
+}

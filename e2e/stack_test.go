@@ -89,6 +89,7 @@ type asMetadata struct {
 	TokenEndpointAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	ResponseTypesSupported   []string `json:"response_types_supported"`
 	GrantTypesSupported      []string `json:"grant_types_supported"`
+	ScopesSupported          []string `json:"scopes_supported"`
 	RevocationEndpoint       string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint    string   `json:"introspection_endpoint"`
 }
