@@ -68,6 +68,17 @@ func startStack(t *testing.T, name string, docs *docHost) *stack {
 	writeArtifact(t, name+"-gatehouse.yaml", []byte(cfg.String()))
 
 	runCmd(t, testPassword+"\n", gatehouseBin, "user", "add", testUser, "--password-stdin", "--config", cfgPath)
+	// Registered first, so it runs last, once both processes have stopped:
+	// whatever the clients tolerated, neither server may have logged an error.
+	t.Cleanup(func() {
+		for _, p := range []*proc{s.gatehouse, s.mcp} {
+			if p != nil {
+				if errs := errorLines(p); len(errs) > 0 {
+					t.Errorf("%s logged errors:\n%s", p.name, strings.Join(errs, "\n"))
+				}
+			}
+		}
+	})
 	s.gatehouse = startProc(t, name+"-gatehouse", nil, nil, gatehouseBin, "serve", "--config", cfgPath)
 	waitHTTP(t, s.gatehouse, s.issuer+"/readyz")
 	s.mcp = startProc(t, name+"-demo-mcp", nil, nil, demoMCPBin,
@@ -109,4 +120,19 @@ func (s *stack) metadata(t testing.TB) asMetadata {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// errorLines returns the ERROR-level lines of a process's slog text log.
+func errorLines(p *proc) []string {
+	b, err := os.ReadFile(p.logPath)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.Contains(line, " level=ERROR ") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
