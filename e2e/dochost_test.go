@@ -70,7 +70,6 @@ func startDocHost(t *testing.T) *docHost {
 			MinVersion:   tls.VersionTLS12,
 			Certificates: []tls.Certificate{{Certificate: [][]byte{leafCert.Raw, caCert.Raw}, PrivateKey: leafKey, Leaf: leafCert}},
 		},
-		ErrorLog: nil,
 	}
 	go d.srv.ServeTLS(ln, "", "")
 	t.Cleanup(func() {
