@@ -1,0 +1,78 @@
+// Signs in and consents through Gatehouse's real pages in headless Debian
+// Chromium (driven by playwright-core), starting from an authorization URL,
+// and reports what the pages showed and where the browser landed.
+// Screenshots go to SCREENSHOT_PREFIX-{login,consent,callback}.png.
+//
+//   AUTH_URL=... REDIRECT_URL=http://127.0.0.1:PORT/callback LOGIN_USER=alice LOGIN_PASSWORD=... \
+//   SCREENSHOT_PREFIX=../artifacts/browser node browser.mjs
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
+const AUTH_URL = env('AUTH_URL');
+const REDIRECT = env('REDIRECT_URL');
+const SHOTS = env('SCREENSHOT_PREFIX');
+const report = { steps: [] };
+
+async function main() {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 900, height: 900 },
+  });
+  report.browser = `${context.browser()?.version() ?? 'chromium'}`;
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) report.steps.push(f.url().split('?')[0]); });
+
+    // The authorization request sends an unknown browser to the sign-in page.
+    await page.goto(AUTH_URL);
+    await page.waitForURL((u) => u.pathname === '/login');
+    report.login = { url: page.url(), heading: await page.locator('h1').innerText() };
+    await page.screenshot({ path: `${SHOTS}-login.png`, fullPage: true });
+    await page.getByLabel('Username').fill(env('LOGIN_USER'));
+    await page.getByLabel('Password').fill(env('LOGIN_PASSWORD'));
+    await Promise.all([page.waitForURL((u) => u.pathname === '/authorize'), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+    // The consent page: who is asking, for what, and the loopback warning.
+    const allow = page.getByRole('button', { name: 'Allow' });
+    await allow.waitFor();
+    const host = page.locator('.client-host');
+    report.consent = {
+      url: page.url(),
+      heading: await page.locator('h1').innerText(),
+      client_host: (await host.count()) ? await host.innerText() : null,
+      client_host_font_px: (await host.count()) ? await host.evaluate((e) => parseFloat(getComputedStyle(e).fontSize)) : null,
+      body_font_px: await page.locator('main p').first().evaluate((e) => parseFloat(getComputedStyle(e).fontSize)),
+      warning: (await page.locator('.warning[role=note]').count()) ? await page.locator('.warning[role=note]').innerText() : null,
+      text: await page.locator('main').innerText(),
+    };
+    await page.screenshot({ path: `${SHOTS}-consent.png`, fullPage: true });
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(REDIRECT)), allow.click()]);
+
+    // Back at the application's loopback redirect URI.
+    report.final_url = page.url();
+    report.final_text = await page.locator('body').innerText();
+    await page.screenshot({ path: `${SHOTS}-callback.png` });
+  } finally {
+    await context.close();
+    await rm(userDataDir, { recursive: true, force: true });
+  }
+}
+
+const watchdog = setTimeout(() => { console.error('browser driver: timed out'); process.exit(2); }, 90_000);
+try {
+  await main();
+  report.ok = true;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e?.stack ?? e);
+  process.exitCode = 1;
+}
+clearTimeout(watchdog);
+console.log(JSON.stringify(report));

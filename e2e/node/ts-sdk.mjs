@@ -1,0 +1,169 @@
+// Drives a real MCP TypeScript SDK client (SDK=v1: @modelcontextprotocol/sdk,
+// SDK=v2: @modelcontextprotocol/client) through Gatehouse: discovery,
+// registration (DCR) or a URL client ID (CIMD, when CLIENT_METADATA_URL is
+// set and Gatehouse advertises support), sign-in and consent through the
+// HTML forms, the code exchange, tool calls, and a refresh forced by a
+// rejected access token. It prints one JSON report on stdout for the Go
+// test to assert on; every request the SDK made is in report.requests.
+//
+//   SDK=v2 MCP_URL=http://127.0.0.1:9000/mcp ISSUER=http://127.0.0.1:8080 \
+//   LOGIN_USER=alice LOGIN_PASSWORD=... [CLIENT_METADATA_URL=https://...] node ts-sdk.mjs
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { signIn } from './lib/formflow.mjs';
+import { digest, recordingFetch } from './lib/recorder.mjs';
+
+const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
+const SDK = env('SDK');
+const MCP_URL = env('MCP_URL');
+const ISSUER = env('ISSUER');
+const REDIRECT = env('REDIRECT_URL', 'http://127.0.0.1:53682/callback');
+const CIMD_URL = process.env.CLIENT_METADATA_URL || undefined;
+const login = { username: env('LOGIN_USER'), password: env('LOGIN_PASSWORD') };
+
+let sdk, sdkPackage;
+if (SDK === 'v1') {
+  sdkPackage = '@modelcontextprotocol/sdk';
+  sdk = {
+    ...(await import('@modelcontextprotocol/sdk/client/index.js')),
+    ...(await import('@modelcontextprotocol/sdk/client/streamableHttp.js')),
+    ...(await import('@modelcontextprotocol/sdk/client/auth.js')),
+  };
+} else if (SDK === 'v2') {
+  sdkPackage = '@modelcontextprotocol/client';
+  sdk = await import('@modelcontextprotocol/client');
+} else {
+  throw new Error(`SDK must be v1 or v2, not ${SDK}`);
+}
+const { Client, StreamableHTTPClientTransport, UnauthorizedError } = sdk;
+
+function installedVersion(pkg) {
+  return JSON.parse(readFileSync(new URL(`node_modules/${pkg}/package.json`, import.meta.url))).version;
+}
+
+// The SDK's client-side state lives in memory, like a CLI's would.
+class HeadlessProvider {
+  redirects = 0;
+  get redirectUrl() { return REDIRECT; }
+  get clientMetadataUrl() { return CIMD_URL; }
+  get clientMetadata() {
+    return {
+      client_name: `Gatehouse e2e TS SDK ${SDK}`,
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+    };
+  }
+  state() { return (this._state = randomUUID()); }
+  clientInformation() { return this._client; }
+  saveClientInformation(c) { this._client = c; }
+  tokens() { return this._tokens; }
+  saveTokens(t) { this._tokens = t; }
+  saveCodeVerifier(v) { this._verifier = v; }
+  codeVerifier() { return this._verifier; }
+  saveDiscoveryState(s) { this._discovery = s; }
+  discoveryState() { return this._discovery; }
+  // The "browser": sign in and consent through Gatehouse's forms.
+  async redirectToAuthorization(url) {
+    this.redirects++;
+    this.authorizationUrl = new URL(url);
+    this.leg = await signIn(url, REDIRECT, login);
+  }
+}
+
+const requests = [];
+const report = { sdk: SDK, sdk_package: sdkPackage, sdk_version: installedVersion(sdkPackage), mode: CIMD_URL ? 'cimd' : 'dcr', requests };
+const fetchFn = recordingFetch(requests);
+const provider = new HeadlessProvider();
+const newClient = () => new Client({ name: `gatehouse-e2e-ts-${SDK}`, version: '1.0.0' });
+const newTransport = () => new StreamableHTTPClientTransport(new URL(MCP_URL), { authProvider: provider, fetch: fetchFn });
+
+// spoil changes one character inside the JWT's signature (not the last one,
+// whose low bits are padding), so Gatehouse's signature no longer verifies.
+function spoil(jwt) {
+  const i = jwt.length - 10;
+  return jwt.slice(0, i) + (jwt[i] === 'A' ? 'B' : 'A') + jwt.slice(i + 1);
+}
+
+async function main() {
+  // 1. The first connection meets a 401; the SDK discovers Gatehouse,
+  //    registers or uses its URL client ID, and sends the user to /authorize.
+  let transport = newTransport();
+  let client = newClient();
+  try {
+    await client.connect(transport);
+    throw new Error('connected without authorization');
+  } catch (e) {
+    if (!(e instanceof UnauthorizedError)) throw e;
+  }
+  if (!provider.leg) throw new Error('the SDK never asked for authorization');
+  const cb = provider.leg.callback;
+  const authzParams = Object.fromEntries(provider.authorizationUrl.searchParams);
+  delete authzParams.code_challenge;
+  report.authorization_request = authzParams;
+  report.pages = provider.leg.pages;
+  report.steps = provider.leg.steps;
+  report.callback = {
+    has_code: cb.searchParams.has('code'),
+    state_matches: cb.searchParams.get('state') === provider._state,
+    iss: cb.searchParams.get('iss'),
+    error: cb.searchParams.get('error') ?? undefined,
+  };
+  // 2. The callback: v1 leaves checking state (and iss) to the application;
+  //    v2 takes the whole callback and checks iss against discovery itself.
+  if (!report.callback.state_matches) throw new Error('state mismatch in the callback');
+  if (SDK === 'v1') {
+    if (cb.searchParams.get('iss') !== ISSUER) throw new Error(`callback iss ${cb.searchParams.get('iss')} is not ${ISSUER}`);
+    await transport.finishAuth(cb.searchParams.get('code'));
+  } else {
+    await transport.finishAuth(cb.searchParams);
+  }
+  report.client_id = provider._client?.client_id;
+  const first = provider._tokens;
+  report.first_tokens = { access: digest(first.access_token), refresh: digest(first.refresh_token), token_type: first.token_type, scope: first.scope, expires_in: first.expires_in };
+
+  // 3. Connected with the token: list and call the tools.
+  transport = newTransport();
+  client = newClient();
+  await client.connect(transport);
+  report.tools = (await client.listTools()).tools.map((t) => t.name).sort();
+  report.add = (await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } })).structuredContent;
+  report.whoami = (await client.callTool({ name: 'whoami', arguments: {} })).structuredContent;
+
+  // 4. Refresh: the stored access token stops being accepted, as an expired
+  //    one is. The next call gets a 401; the SDK refreshes with the refresh
+  //    token (no new authorization) and retries.
+  provider._tokens = { ...first, access_token: spoil(first.access_token) };
+  const mark = requests.length;
+  report.add_after_refresh = (await client.callTool({ name: 'add', arguments: { a: 40, b: 2 } })).structuredContent;
+  const second = provider._tokens;
+  report.refresh = {
+    access_before: digest(first.access_token), access_after: digest(second.access_token),
+    refresh_before: digest(first.refresh_token), refresh_after: digest(second.refresh_token),
+    redirects: provider.redirects,
+    requests_from: mark,
+  };
+  await client.close();
+
+  // 5. The rotated-out refresh token is dead.
+  const meta = provider._discovery?.authorizationServerMetadata;
+  const replay = await fetch(meta.token_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: report.client_id }),
+  });
+  report.old_refresh_replay = { status: replay.status, error: (await replay.json()).error };
+}
+
+const watchdog = setTimeout(() => { console.error('ts-sdk driver: timed out'); process.exit(2); }, 90_000);
+try {
+  await main();
+  report.ok = true;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e?.stack ?? e);
+  process.exitCode = 1;
+}
+clearTimeout(watchdog);
+console.log(JSON.stringify(report));
