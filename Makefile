@@ -1,11 +1,11 @@
 # The README's test command is `make test`; CI (.ci/run) calls it too.
 GO ?= go
 
-.PHONY: test unit lint fuzz bench docs
+.PHONY: test unit lint fuzz bench docs e2e
 
 # Every test: formatting and vet, the unit and integration tests with the
-# race detector, and a short run of every fuzz target.
-test: lint unit fuzz
+# race detector, a short run of every fuzz target, and the end-to-end suite.
+test: lint unit fuzz e2e
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -20,6 +20,12 @@ unit:
 FUZZTIME ?= 5s
 fuzz:
 	@./.ci/fuzz $(FUZZTIME)
+
+# End to end: the real gatehouse and demo MCP server driven by the MCP TS SDK
+# v1 and v2, the Go SDK and headless Chromium (installs Debian chromium and the
+# pinned npm packages when missing; see e2e/README.md).
+e2e:
+	./e2e/run.sh
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -37,6 +37,7 @@ type consentPage struct {
 	Username     string
 	Notice       string
 	LogoutAction string
+	AccountURL   string
 }
 
 // needsConsent reports whether the user must approve this request: no
@@ -73,6 +74,7 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 		Loopback:     policy.IsLoopbackRedirect(req.RedirectURI),
 		LogoutAction: s.base + logoutPath,
 		LogoURL:      s.logoURL(req.Client),
+		AccountURL:   s.base + accountPath,
 	}
 	if u, err := url.Parse(req.Client.ID); err == nil && u.Scheme == "https" {
 		p.ClientHost = u.Host
