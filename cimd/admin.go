@@ -42,17 +42,17 @@ func (r *Resolver) Refresh(ctx context.Context, clientID string) (*oauth.Client,
 
 // EntryInfo describes one cached document, for an admin "cache list".
 type EntryInfo struct {
-	ClientID     string
-	ClientName   string
-	Fingerprint  string
-	FetchedAt    time.Time // last full fetch (200)
-	CheckedAt    time.Time // last fetch or revalidation (200 or 304)
-	ExpiresAt    time.Time // fresh until
-	StaleUntil   time.Time // may be served on refresh failure until
-	ETag         string
-	LastModified string
-	Size         int64 // document bytes
-	TTLReason    string
+	ClientID     string    `json:"client_id"`
+	ClientName   string    `json:"client_name,omitempty"`
+	Fingerprint  string    `json:"fingerprint"`
+	FetchedAt    time.Time `json:"fetched_at"`  // last full fetch (200)
+	CheckedAt    time.Time `json:"checked_at"`  // last fetch or revalidation (200 or 304)
+	ExpiresAt    time.Time `json:"expires_at"`  // fresh until
+	StaleUntil   time.Time `json:"stale_until"` // may be served on refresh failure until
+	ETag         string    `json:"etag,omitempty"`
+	LastModified string    `json:"last_modified,omitempty"`
+	Size         int64     `json:"size_bytes"` // document bytes
+	TTLReason    string    `json:"ttl_reason"`
 }
 
 // Entries lists the cached documents, sorted by client_id. Expired entries

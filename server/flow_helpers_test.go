@@ -56,6 +56,9 @@ func newOAuthEnvWith(t *testing.T, dcrConfig *dcr.Config, mutate ...func(*Config
 // envOptions add optional subsystems to an OAuth test env.
 type envOptions struct {
 	DCR *dcr.Config
+	// Logs and Metrics, when set, observe the server.
+	Logs    *syncBuffer
+	Metrics *Metrics
 	// CIMD builds the metadata resolver, given the env's clock.
 	CIMD func(clock *storetest.Clock) *cimd.Resolver
 }
@@ -90,6 +93,7 @@ func newOAuthEnvFull(t *testing.T, opts envOptions, mutate ...func(*Config)) *oa
 		m(&cfg)
 	}
 	env := &testEnv{t: t, clock: newStartClock(), dir: t.TempDir(), clients: clients, dcr: opts.DCR}
+	env.logs, env.metrics = opts.Logs, opts.Metrics
 	if opts.CIMD != nil {
 		env.metadata = opts.CIMD(env.clock)
 	}

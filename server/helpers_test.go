@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,6 +43,10 @@ type testEnv struct {
 	reg *dcr.Service
 	// metadata, when set, resolves https client IDs (CIMD).
 	metadata *cimd.Resolver
+	// logs, when set, receives the server's log as JSON lines.
+	logs *syncBuffer
+	// metrics, when set, records Prometheus metrics.
+	metrics *Metrics
 }
 
 func testConfig() Config {
@@ -85,7 +91,10 @@ func (e *testEnv) start(cfg Config) {
 		e.t.Fatal(err)
 	}
 	chain := &ClientChain{Static: static}
-	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain}
+	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain, Metrics: e.metrics}
+	if e.logs != nil {
+		deps.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
 	if e.dcr != nil {
 		dc := *e.dcr
 		dc.RegistrationURL = func(id string) string { return cfg.Issuer + registerPath + "/" + id }
@@ -194,3 +203,21 @@ func itoa(n int) string { return strconv.Itoa(n) }
 func bufioReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
 
 func newStartClock() *storetest.Clock { return storetest.NewClock() }
+
+// syncBuffer collects log output written from many goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -167,3 +167,24 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
+
+// RotateSigningKey makes a new key active in the running server: the new
+// key signs from now on, retired keys stay in the JWKS until every token
+// they signed has expired.
+func (s *Server) RotateSigningKey(ctx context.Context) (store.SigningKey, error) {
+	key, err := RotateKey(ctx, s.store, s.now(), s.cfg.AccessTokenTTL, s.rand)
+	if err != nil {
+		return key, err
+	}
+	return key, s.reloadKeys(ctx)
+}
+
+// reloadKeys refreshes the in-memory key set from the store (after a
+// rotation, or after the sweeper removed keys past their publish window).
+func (s *Server) reloadKeys(ctx context.Context) error {
+	keys, err := s.store.SigningKeys(ctx)
+	if err != nil {
+		return err
+	}
+	return s.keys.Reload(keys)
+}

@@ -89,6 +89,12 @@ func (s *Server) sweep(ctx context.Context) {
 	} else if res.Removed > 0 {
 		s.log.Debug("swept expired records", "count", res.Removed)
 	}
+	if res.Removed > 0 {
+		// A retired signing key may have left its publish window.
+		if err := s.reloadKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("reload signing keys after sweep", "err", err)
+		}
+	}
 	for _, id := range res.ExpiredClients {
 		Audit(ctx, s.log, AuditClientExpired, "client_id", id, "reason", "unused or idle past its dcr ttl")
 	}

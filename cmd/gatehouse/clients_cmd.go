@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
-	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,76 +14,35 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
 )
 
-// clientRow is one line of `gatehouse clients list`.
-type clientRow struct {
-	ID, Kind, Name string
-	Registered     time.Time
-	LastActive     time.Time
-	Expires        time.Time
-	Grants         int
+// writeClientTable renders clients the same way offline and through the
+// admin API.
+func writeClientTable(w io.Writer, rows []server.ClientSummary) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tKIND\tNAME\tGRANTS\tLAST ACTIVE\tEXPIRES")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, orDash(r.Name), r.Grants, when(r.LastActive, "never"), when(r.Expires, "-"))
+	}
+	return tw.Flush()
 }
 
-// collectClients gathers static clients from the configuration, registered
-// clients from the store, and CIMD clients from the grants they hold.
-func collectClients(ctx context.Context, cfg Config, st *boltstore.Store) ([]clientRow, error) {
-	counts, err := st.ClientGrantCounts(ctx)
+// listFilter parses --kind and --unused-since.
+func listFilter(kind, unusedSince string, now time.Time) (time.Time, error) {
+	if kind != "" && !slices.Contains([]string{"dcr", "cimd", "static"}, kind) {
+		return time.Time{}, usageError("--kind must be dcr, cimd or static")
+	}
+	if unusedSince == "" {
+		return time.Time{}, nil
+	}
+	age, err := parseAge(unusedSince)
 	if err != nil {
-		return nil, err
+		return time.Time{}, usageError("--unused-since: %v", err)
 	}
-	var rows []clientRow
-	static, _ := buildClients(cfg.Clients)
-	for _, c := range static {
-		rows = append(rows, clientRow{ID: c.ID, Kind: "static", Name: c.Metadata.ClientName, Grants: counts[c.ID]})
-	}
-	regs, err := st.ListClients(ctx, false)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range regs {
-		rows = append(rows, clientRow{ID: c.ID, Kind: "dcr", Name: c.Metadata.ClientName, Registered: c.IssuedAt,
-			LastActive: c.LastActiveAt, Expires: c.ExpiresAt, Grants: counts[c.ID]})
-	}
-	for id, n := range counts {
-		if strings.HasPrefix(id, "https://") {
-			rows = append(rows, clientRow{ID: id, Kind: "cimd", Grants: n})
-		}
-	}
-	for i := range rows {
-		if rows[i].Kind != "dcr" { // activity of other kinds shows in their grants
-			rows[i].LastActive, err = lastGrantUse(ctx, st, rows[i].ID)
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	sort.SliceStable(rows, func(i, j int) bool {
-		return rows[i].Kind < rows[j].Kind || rows[i].Kind == rows[j].Kind && rows[i].ID < rows[j].ID
-	})
-	return rows, nil
-}
-
-// idleSince is when the client was last seen: its last token activity, or
-// its registration if it never had any.
-func (r clientRow) idleSince() time.Time {
-	if r.LastActive.IsZero() {
-		return r.Registered
-	}
-	return r.LastActive
-}
-
-func lastGrantUse(ctx context.Context, st *boltstore.Store, clientID string) (time.Time, error) {
-	grants, err := st.GrantsByClient(ctx, clientID)
-	var last time.Time
-	for _, g := range grants {
-		if g.LastUsedAt.After(last) {
-			last = g.LastUsedAt
-		}
-	}
-	return last, err
+	return now.Add(-age), nil
 }
 
 func newClientsCommand(env *cliEnv) *cobra.Command {
@@ -94,33 +53,16 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 		Short: "List clients: static (config), dcr (registered), cimd (URL client IDs holding grants)",
 		Args:  cobra.NoArgs,
 		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st *boltstore.Store, _ []string) error {
-			if kind != "" && !slices.Contains([]string{"dcr", "cimd", "static"}, kind) {
-				return usageError("--kind must be dcr, cimd or static")
-			}
-			var cutoff time.Time
-			if unusedSince != "" {
-				age, err := parseAge(unusedSince)
-				if err != nil {
-					return usageError("--unused-since: %v", err)
-				}
-				cutoff = time.Now().Add(-age)
-			}
-			rows, err := collectClients(cmd.Context(), cfg, st)
+			cutoff, err := listFilter(kind, unusedSince, time.Now())
 			if err != nil {
 				return err
 			}
-			w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "CLIENT ID\tKIND\tNAME\tGRANTS\tLAST ACTIVE\tEXPIRES")
-			for _, r := range rows {
-				if kind != "" && r.Kind != kind {
-					continue
-				}
-				if !cutoff.IsZero() && !r.idleSince().Before(cutoff) {
-					continue
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, orDash(r.Name), r.Grants, when(r.LastActive, "never"), when(r.Expires, "-"))
+			static, _ := buildClients(cfg.Clients)
+			rows, err := server.ListClients(cmd.Context(), st, static)
+			if err != nil {
+				return err
 			}
-			return w.Flush()
+			return writeClientTable(env.stdout, server.FilterClients(rows, kind, cutoff))
 		}),
 	}
 	list.Flags().StringVar(&kind, "kind", "", "only dcr, cimd or static clients")

@@ -30,6 +30,7 @@ type Config struct {
 	Server         ServerConfig     `yaml:"server"`
 	DCR            DCRConfig        `yaml:"dcr"`
 	CIMD           CIMDConfig       `yaml:"cimd"`
+	Admin          AdminConfig      `yaml:"admin"`
 	Resources      []ResourceConfig `yaml:"resources" help:"The resource servers (MCP servers) Gatehouse issues tokens for. A token's aud is the requested resource (RFC 8707); any other resource is invalid_target."`
 	Clients        []ClientConfig   `yaml:"clients" help:"Operator-registered clients. URL client IDs (CIMD) and dynamically registered clients need no entry here."`
 }
@@ -224,6 +225,7 @@ func (c *Config) Validate() []Problem {
 	}
 	ps = append(ps, c.validateDCR()...)
 	ps = append(ps, c.validateCIMD()...)
+	ps = append(ps, c.validateAdmin()...)
 	_, rps := buildResources(c.Resources)
 	_, cps := buildClients(c.Clients)
 	return append(append(ps, rps...), cps...)

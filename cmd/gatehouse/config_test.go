@@ -261,7 +261,9 @@ clients:
 }
 
 func TestExampleConfigIsValid(t *testing.T) {
-	code, out, errOut := gh(t, "", "config", "check", "--config", "../../testdata/gatehouse.example.yaml")
+	// The example names a token file in /etc; point it at a real one.
+	tok := writeFile(t, "admin.token", "example-admin-token-0123456789-abcdef\n")
+	code, out, errOut := gh(t, "", "config", "check", "--config", "../../testdata/gatehouse.example.yaml", "--admin-token-file", tok)
 	if code != 0 {
 		t.Fatalf("config check of the example = %d\n%s", code, errOut)
 	}

@@ -2,13 +2,16 @@ package main
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
+	"net/http"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/server"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 func newKeysCommand(env *cliEnv) *cobra.Command {
@@ -23,6 +26,20 @@ func newKeysCommand(env *cliEnv) *cobra.Command {
 				return err
 			}
 			st, err := openStore(cfg)
+			if errors.Is(err, store.ErrLocked) {
+				// The server is running: rotate there, so its JWKS and
+				// signer change at once.
+				if a, aerr := newAdminClient(cfg); aerr == nil {
+					var out struct {
+						KID string `json:"kid"`
+					}
+					if err := a.call(cmd.Context(), http.MethodPost, "/keys/rotate", nil, nil, &out); err != nil {
+						return err
+					}
+					fmt.Fprintf(env.stdout, "new signing key %s is active (rotated in the running server)\n", out.KID)
+					return nil
+				}
+			}
 			if err != nil {
 				return err
 			}

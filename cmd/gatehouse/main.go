@@ -85,6 +85,7 @@ func newRootCommand(env *cliEnv) *cobra.Command {
 		newDCRCommand(env),
 		newClientsCommand(env),
 		newCIMDCommand(env),
+		newAdminCommand(env),
 	)
 	return root
 }

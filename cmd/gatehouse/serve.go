@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -98,8 +100,20 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 	}
 	log.Info("gatehouse starting", "version", version, "data_dir", cfg.DataDir, "signing_key", srv.Keys().ActiveKeyID())
 	start := time.Now()
+	adminDone := make(chan error, 1)
+	if cfg.Admin.Listen != "" {
+		if err := startAdmin(ctx, cfg, srv, rl, metadata, start, log, adminDone); err != nil {
+			ln.Close()
+			return err
+		}
+	} else {
+		adminDone <- nil
+	}
 	if err := srv.Serve(ctx, ln, tlsConfig, cfg.Server.ShutdownTimeout); err != nil {
 		return err
+	}
+	if err := <-adminDone; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("admin API", "err", err)
 	}
 	log.Info("gatehouse stopped", "uptime", time.Since(start).Round(time.Second))
 	return nil

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -14,28 +17,138 @@ import (
 	"golang.org/x/term"
 
 	"github.com/gatehouse-dev/gatehouse/server"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
+// userRow is a user as the commands show it.
+type userRow struct {
+	Name      string    `json:"name"`
+	Subject   string    `json:"subject"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"password_changed_at"`
+}
+
+// userManager manages accounts either directly in the data directory or
+// through a running server's admin API.
+type userManager interface {
+	add(ctx context.Context, name, password string) (userRow, error)
+	setPassword(ctx context.Context, name, password string) error
+	remove(ctx context.Context, name string) error
+	list(ctx context.Context) ([]userRow, error)
+}
+
+type localUsers struct{ a *server.Accounts }
+
+func (l localUsers) add(ctx context.Context, name, pw string) (userRow, error) {
+	u, err := l.a.Add(ctx, name, pw)
+	return userRow{Name: u.Name, Subject: u.ID}, err
+}
+func (l localUsers) setPassword(ctx context.Context, name, pw string) error {
+	return l.a.SetPassword(ctx, name, pw)
+}
+func (l localUsers) remove(ctx context.Context, name string) error { return l.a.Delete(ctx, name) }
+func (l localUsers) list(ctx context.Context) ([]userRow, error) {
+	users, err := l.a.Store.ListUsers(ctx)
+	var rows []userRow
+	for _, u := range users {
+		rows = append(rows, userRow{u.Name, u.ID, u.CreatedAt, u.UpdatedAt})
+	}
+	return rows, err
+}
+
+type remoteUsers struct{ a *adminClient }
+
+func (r remoteUsers) add(ctx context.Context, name, pw string) (userRow, error) {
+	var out userRow
+	err := r.a.call(ctx, http.MethodPost, "/users", nil, map[string]string{"name": name, "password": pw}, &out)
+	return out, err
+}
+func (r remoteUsers) setPassword(ctx context.Context, name, pw string) error {
+	return r.a.call(ctx, http.MethodPut, "/users/password", nil, map[string]string{"name": name, "password": pw}, nil)
+}
+func (r remoteUsers) remove(ctx context.Context, name string) error {
+	return r.a.call(ctx, http.MethodDelete, "/users", url.Values{"name": {name}}, nil, nil)
+}
+func (r remoteUsers) list(ctx context.Context) ([]userRow, error) {
+	var rows []userRow
+	err := r.a.call(ctx, http.MethodGet, "/users", nil, nil, &rows)
+	return rows, err
+}
+
+// localOrRemoteUsers opens the data directory; when a running server holds
+// it and its admin API is configured, it goes through the server instead
+// (never editing a store another process has open).
+func (env *cliEnv) localOrRemoteUsers(cmd *cobra.Command) (userManager, func(), error) {
+	cfg, _, err := env.loadConfig(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(cfg)
+	if errors.Is(err, store.ErrLocked) {
+		if a, aerr := newAdminClient(cfg); aerr == nil {
+			fmt.Fprintln(env.stderr, "the server is running: using its admin API at", a.base)
+			return remoteUsers{a}, func() {}, nil
+		}
+		return nil, nil, fmt.Errorf("%w\n  Or configure admin.listen and admin.token_file to manage users of a running server", err)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &server.Accounts{Store: st, Hasher: server.NewPasswordHasher(server.DefaultPasswordParams), Now: time.Now}
+	return localUsers{a}, func() { st.Close() }, nil
+}
+
+func (env *cliEnv) remoteUsers(cmd *cobra.Command) (userManager, func(), error) {
+	a, err := env.adminClient(cmd)
+	if err != nil {
+		return nil, nil, err
+	}
+	return remoteUsers{a}, func() {}, nil
+}
+
 func newUserCommand(env *cliEnv) *cobra.Command {
-	cmd := &cobra.Command{Use: "user", Short: "Manage end-user accounts (the server must be stopped)"}
+	cmd := &cobra.Command{Use: "user", Short: "Manage end-user accounts (through the admin API while the server runs)"}
+	addUserCommands(env, cmd, env.localOrRemoteUsers)
+	return cmd
+}
+
+func newAdminUsersCommand(env *cliEnv) *cobra.Command {
+	cmd := &cobra.Command{Use: "users", Short: "End-user accounts of the running server"}
+	addUserCommands(env, cmd, env.remoteUsers)
+	return cmd
+}
+
+// addUserCommands adds add, list, delete and passwd, working on whatever
+// open returns.
+func addUserCommands(env *cliEnv, parent *cobra.Command, open func(*cobra.Command) (userManager, func(), error)) {
+	with := func(fn func(cmd *cobra.Command, m userManager, args []string) error) func(*cobra.Command, []string) error {
+		return func(cmd *cobra.Command, args []string) error {
+			m, done, err := open(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			return fn(cmd, m, args)
+		}
+	}
 	var addStdin, passwdStdin bool
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a user; the password is prompted for, or read from standard input with --password-stdin",
 		Args:  cobra.ExactArgs(1),
-		RunE: env.withAccounts(func(cmd *cobra.Command, a *server.Accounts, name string) error {
-			if _, err := server.NormalizeUsername(name); err != nil {
+		RunE: with(func(cmd *cobra.Command, m userManager, args []string) error {
+			if _, err := server.NormalizeUsername(args[0]); err != nil {
 				return usageError("%v", err)
 			}
 			pw, err := env.readPassword(addStdin)
 			if err != nil {
 				return err
 			}
-			u, err := a.Add(cmd.Context(), name, pw)
+			u, err := m.add(cmd.Context(), args[0], pw)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.stdout, "created user %s (subject %s)\n", u.Name, u.ID)
+			fmt.Fprintf(env.stdout, "created user %s (subject %s)\n", u.Name, u.Subject)
 			return nil
 		}),
 	}
@@ -44,28 +157,28 @@ func newUserCommand(env *cliEnv) *cobra.Command {
 		Use:   "passwd NAME",
 		Short: "Set a user's password",
 		Args:  cobra.ExactArgs(1),
-		RunE: env.withAccounts(func(cmd *cobra.Command, a *server.Accounts, name string) error {
+		RunE: with(func(cmd *cobra.Command, m userManager, args []string) error {
 			pw, err := env.readPassword(passwdStdin)
 			if err != nil {
 				return err
 			}
-			if err := a.SetPassword(cmd.Context(), name, pw); err != nil {
+			if err := m.setPassword(cmd.Context(), args[0], pw); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.stdout, "password of %s changed\n", strings.ToLower(name))
+			fmt.Fprintf(env.stdout, "password of %s changed\n", strings.ToLower(args[0]))
 			return nil
 		}),
 	}
 	passwd.Flags().BoolVar(&passwdStdin, "password-stdin", false, "read the password from standard input")
 	del := &cobra.Command{
 		Use:   "delete NAME",
-		Short: "Delete a user and sign them out everywhere",
+		Short: "Delete a user and sign them out everywhere; their grants and tokens are revoked",
 		Args:  cobra.ExactArgs(1),
-		RunE: env.withAccounts(func(cmd *cobra.Command, a *server.Accounts, name string) error {
-			if err := a.Delete(cmd.Context(), name); err != nil {
+		RunE: with(func(cmd *cobra.Command, m userManager, args []string) error {
+			if err := m.remove(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(env.stdout, "deleted user %s\n", strings.ToLower(name))
+			fmt.Fprintf(env.stdout, "deleted user %s\n", strings.ToLower(args[0]))
 			return nil
 		}),
 	}
@@ -73,43 +186,20 @@ func newUserCommand(env *cliEnv) *cobra.Command {
 		Use:   "list",
 		Short: "List users",
 		Args:  cobra.NoArgs,
-		RunE: env.withAccounts(func(cmd *cobra.Command, a *server.Accounts, _ string) error {
-			users, err := a.Store.ListUsers(cmd.Context())
+		RunE: with(func(cmd *cobra.Command, m userManager, _ []string) error {
+			users, err := m.list(cmd.Context())
 			if err != nil {
 				return err
 			}
 			w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tSUBJECT\tCREATED\tPASSWORD CHANGED")
 			for _, u := range users {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.Name, u.ID,
-					u.CreatedAt.UTC().Format(time.RFC3339), u.UpdatedAt.UTC().Format(time.RFC3339))
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.Name, u.Subject, u.CreatedAt.UTC().Format(time.RFC3339), u.UpdatedAt.UTC().Format(time.RFC3339))
 			}
 			return w.Flush()
 		}),
 	}
-	cmd.AddCommand(add, list, del, passwd)
-	return cmd
-}
-
-// withAccounts opens the store for a user command and closes it after.
-func (env *cliEnv) withAccounts(fn func(cmd *cobra.Command, a *server.Accounts, name string) error) func(*cobra.Command, []string) error {
-	return func(cmd *cobra.Command, args []string) error {
-		cfg, _, err := env.loadConfig(cmd)
-		if err != nil {
-			return err
-		}
-		st, err := openStore(cfg)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		a := &server.Accounts{Store: st, Hasher: server.NewPasswordHasher(server.DefaultPasswordParams), Now: time.Now}
-		name := ""
-		if len(args) > 0 {
-			name = args[0]
-		}
-		return fn(cmd, a, name)
-	}
+	parent.AddCommand(add, list, del, passwd)
 }
 
 // readPassword reads a new password from standard input (one line) or from
