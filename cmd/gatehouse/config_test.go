@@ -271,3 +271,9 @@ func TestExampleConfigIsValid(t *testing.T) {
 		t.Fatalf("the secret is not masked:\n%s", out)
 	}
 }
+
+func TestQuickstartConfigIsValid(t *testing.T) {
+	if code, _, errOut := gh(t, "", "config", "check", "--config", "../../testdata/quickstart.yaml"); code != 0 {
+		t.Fatalf("quickstart config = %d\n%s", code, errOut)
+	}
+}
