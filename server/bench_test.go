@@ -245,3 +245,37 @@ func BenchmarkAuthorize(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAuthorizeIssuesCode: /authorize for a signed-in user whose
+// consent is remembered: session and consent reads, one code write (a
+// shared durable commit), the redirect.
+func BenchmarkAuthorizeIssuesCode(b *testing.B) {
+	srv, st := benchServer(b)
+	ctx := context.Background()
+	a := &Accounts{Store: st, Hasher: srv.passwords, Now: time.Now}
+	u, err := a.Add(ctx, "bench", "bench-password")
+	if err != nil {
+		b.Fatal(err)
+	}
+	token := "bench-session-token"
+	st.CreateSession(ctx, store.Session{ID: hashToken(token), UserID: u.ID, AuthTime: time.Now(), ExpiresAt: time.Now().Add(time.Hour)})
+	st.PutConsent(ctx, store.Consent{UserID: u.ID, ClientID: "public-app", Scopes: []string{"files:read"}, Resources: []string{testResource},
+		Fingerprint: srv.policy().clients.(*ClientChain).Static.byID["public-app"].Fingerprint})
+	_, challenge := pkce()
+	target := authorizePath + "?" + authzParams("public-app", publicRedirect, challenge).Encode()
+	h := srv.Handler()
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req := httptest.NewRequest(http.MethodGet, target, nil)
+			req.AddCookie(&http.Cookie{Name: "gatehouse_session", Value: token})
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != http.StatusFound || !strings.Contains(rec.Header().Get("Location"), "code=") {
+				b.Fatalf("%d %s", rec.Code, rec.Header().Get("Location"))
+			}
+		}
+	})
+}

@@ -4,7 +4,10 @@
 //
 //	go run ./e2e/load -mode discovery -c 64 -d 10s
 //
-// Modes: discovery, client_credentials, authorize (a signed-in user with
+// Modes: dochost (serves a CIMD document over TLS for authorize_cimd;
+// start it first and give Gatehouse its certificate as cimd.extra_ca_file),
+// authorize_cimd (a cached CIMD client, up to the redirect to sign-in),
+// discovery, client_credentials, authorize (a signed-in user with
 // remembered consent: one durable code write per request), exchange (codes
 // minted first, then redeemed: one signature and one durable commit each),
 // register (distinct public clients, one durable commit each),
@@ -15,11 +18,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -43,6 +49,9 @@ var (
 	redirect = flag.String("redirect", "http://127.0.0.1/callback", "the client's redirect URI")
 	svcID    = flag.String("service", "load-service", "confidential client for client_credentials")
 	svcPass  = flag.String("service-secret", "load-test-secret-0123456789", "its secret")
+	docAddr  = flag.String("doc-addr", "127.0.0.1:8443", "dochost: where to serve the metadata document")
+	caFile   = flag.String("ca", "/tmp/gatehouse-load-ca.pem", "dochost: where to write the document host's certificate")
+	cimdID   = flag.String("cimd", "https://127.0.0.1:8443/oauth/client.json", "authorize_cimd: the CIMD client_id")
 )
 
 func main() {
@@ -64,6 +73,13 @@ func main() {
 	case "authorize_login":
 		q := authorizeQuery()
 		op = func(int64) error { return expect(hc.Get(*base + "/authorize?" + q))(302) }
+	case "authorize_cimd":
+		*client = *cimdID
+		q := authorizeQuery()
+		op = func(int64) error { return expect(hc.Get(*base + "/authorize?" + q))(302) }
+	case "dochost":
+		serveDocument()
+		return
 	case "authorize":
 		signed := signIn(transport)
 		q := authorizeQuery()
@@ -252,4 +268,27 @@ func body(resp *http.Response, err error) string {
 func die(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "load: "+format+"\n", args...)
 	os.Exit(1)
+}
+
+// serveDocument serves one client metadata document over TLS until killed.
+func serveDocument() {
+	ln, err := net.Listen("tcp", *docAddr)
+	if err != nil {
+		die("listen: %v", err)
+	}
+	url := "https://" + *docAddr + "/oauth/client.json"
+	doc := fmt.Sprintf(`{"client_id":%q,"client_name":"Load CIMD client","redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none"}`, url)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		io.WriteString(w, doc)
+	}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.StartTLS()
+	if err := os.WriteFile(*caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
+		die("%v", err)
+	}
+	fmt.Fprintf(os.Stderr, "serving %s (certificate in %s)\n", url, *caFile)
+	select {}
 }

@@ -60,7 +60,14 @@ func Open(dir string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:      opts.LockTimeout,
 		FreelistType: bolt.FreelistMapType,
-		NoSync:       opts.NoSync,
+		// The freelist is rebuilt on open instead of written on every
+		// commit: a persisted freelist grows with the file and made each
+		// commit slower as the database grew (etcd runs the same way).
+		NoFreelistSync: true,
+		// Map a generous region up front: every remap while the file grows
+		// stalls readers and writers alike. This is address space, not RAM.
+		InitialMmapSize: 1 << 30,
+		NoSync:          opts.NoSync,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s is in use (is another gatehouse running?)", store.ErrLocked, path)

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-var codesTable = newTable(bucketCodes, nil)
+var codesTable = appendOnly(newTable(bucketCodes, nil))
 
 // CreateCode stores a new authorization code. Codes are issued on the
 // /authorize hot path, so concurrent issuances share a commit.

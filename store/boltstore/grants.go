@@ -14,7 +14,7 @@ import (
 
 // grantsTable keeps the by-user and by-client indexes in step, including
 // when the sweeper removes a grant past its absolute expiry.
-var grantsTable = newTable(bucketGrants, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
+var grantsTable = appendOnly(newTable(bucketGrants, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
 	var g store.Grant
 	if err := json.Unmarshal(value, &g); err != nil {
 		return nil
@@ -23,10 +23,10 @@ var grantsTable = newTable(bucketGrants, func(tx *bolt.Tx, now time.Time, key, v
 		return err
 	}
 	return tx.Bucket(bucketGrantByClient).Delete(indexKey(g.ClientID, g.ID))
-})
+}))
 
 var (
-	refreshTable = newTable(bucketRefresh, nil)
+	refreshTable = appendOnly(newTable(bucketRefresh, nil))
 	revokedTable = newTable(bucketRevokedAT, nil)
 )
 

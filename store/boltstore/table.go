@@ -44,6 +44,9 @@ var allBuckets = [][]byte{
 // table is one entity bucket whose values carry an expiry prefix.
 type table struct {
 	name []byte
+	// appendOnly tables get time-ordered keys: new records land at the end
+	// of the B-tree, so pages are filled instead of split in half.
+	appendOnly bool
 	// onDelete removes secondary-index entries for a record that is being
 	// deleted (by the caller or by the sweeper). value is the stored JSON.
 	onDelete func(tx *bolt.Tx, now time.Time, key, value []byte) error
@@ -134,6 +137,9 @@ func (t *table) put(tx *bolt.Tx, key []byte, exp time.Time, v any) error {
 		return err
 	}
 	b := tx.Bucket(t.name)
+	if t.appendOnly {
+		b.FillPercent = 0.95
+	}
 	e := expNanos(exp)
 	indexed := false // the index already holds (e, key): an update in place
 	if old := b.Get(key); old != nil {
@@ -149,7 +155,9 @@ func (t *table) put(tx *bolt.Tx, key []byte, exp time.Time, v any) error {
 		return err
 	}
 	if e != 0 && !indexed {
-		return tx.Bucket(bucketExpiry).Put(expiryKey(e, t.name, key), nil)
+		idx := tx.Bucket(bucketExpiry)
+		idx.FillPercent = 0.95 // keyed by expiry time: mostly appended
+		return idx.Put(expiryKey(e, t.name, key), nil)
 	}
 	return nil
 }
@@ -209,4 +217,10 @@ func prefixKeys(tx *bolt.Tx, bucket, prefix []byte) [][]byte {
 		out = append(out, bytes.Clone(k))
 	}
 	return out
+}
+
+// appendOnly marks a table whose keys are time-ordered.
+func appendOnly(t *table) *table {
+	t.appendOnly = true
+	return t
 }
