@@ -432,3 +432,33 @@ func FuzzRegistrationBody(f *testing.F) {
 		}
 	})
 }
+
+// Client IDs sort in registration order (the store appends them) and
+// still differ within one clock tick.
+func TestClientIDsSortByRegistrationTime(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for i := range 4 {
+		if i == 2 {
+			e.clock.Advance(time.Nanosecond)
+		}
+		id, err := e.svc.newClientID(e.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(id) != len("dcr_")+32 || strings.Trim(id[4:], "0123456789abcdefghijklmnopqrstuv") != "" {
+			t.Fatalf("client_id %q: want dcr_ and 32 lower-case base32hex characters", id)
+		}
+		ids = append(ids, id)
+	}
+	if ids[0] == ids[1] {
+		t.Fatal("two IDs in one clock tick collided")
+	}
+	for _, early := range ids[:2] {
+		for _, late := range ids[2:] {
+			if early >= late {
+				t.Fatalf("%s (earlier) sorts after %s", early, late)
+			}
+		}
+	}
+}

@@ -44,6 +44,7 @@ func newServeCommand(env *cliEnv) *cobra.Command {
 // the configuration for a reload (SIGHUP).
 func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []Problem)) error {
 	log := newLogger(env.stderr, cfg.Log)
+	ensureProcs(env.environ, log)
 	var tlsConfig *tls.Config
 	if cfg.TLS.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLS.CertFile, cfg.TLS.KeyFile)

@@ -14,7 +14,7 @@ import (
 
 // clientsTable removes the dedup entry and revokes the client's grants
 // whenever a client record goes, whether deleted or swept after expiry.
-var clientsTable = newTable(bucketClients, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
+var clientsTable = appendOnly(newTable(bucketClients, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
 	var c store.RegisteredClient
 	if err := json.Unmarshal(value, &c); err != nil {
 		return nil
@@ -25,7 +25,7 @@ var clientsTable = newTable(bucketClients, func(tx *bolt.Tx, now time.Time, key,
 		}
 	}
 	return revokeClientGrants(tx, now, string(key))
-})
+}))
 
 var iatTable = newTable(bucketIATs, nil)
 

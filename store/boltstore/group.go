@@ -36,40 +36,49 @@ type groupCommitter struct {
 type groupCall struct {
 	fn   func(*bolt.Tx) error
 	done chan error
+	// lead is signalled when this call becomes the leader.
+	lead chan struct{}
 }
 
 // do runs fn in a shared write transaction and returns its error (or the
 // commit's).
 func (g *groupCommitter) do(fn func(*bolt.Tx) error) error {
-	call := &groupCall{fn: fn, done: make(chan error, 1)}
+	call := &groupCall{fn: fn, done: make(chan error, 1), lead: make(chan struct{}, 1)}
 	g.mu.Lock()
 	g.queue = append(g.queue, call)
-	lead := !g.running
-	g.running = true
-	g.mu.Unlock()
-	if lead {
-		g.lead()
+	if !g.running {
+		g.running = true
+		call.lead <- struct{}{}
 	}
-	return <-call.done
+	g.mu.Unlock()
+	select {
+	case err := <-call.done:
+		return err
+	case <-call.lead:
+		g.commitNext()
+		return <-call.done
+	}
 }
 
-// lead commits groups until the queue is empty. Exactly one goroutine
-// leads at a time; it is always one of the callers, so no background
-// goroutine outlives the store.
-func (g *groupCommitter) lead() {
-	for {
-		g.mu.Lock()
-		n := min(len(g.queue), g.maxSize)
-		if n == 0 {
-			g.running = false
-			g.mu.Unlock()
-			return
-		}
-		group := g.queue[:n:n]
-		g.queue = g.queue[n:]
-		g.mu.Unlock()
-		g.commit(group)
+// commitNext commits the group at the head of the queue, which includes
+// the leader's own call, then hands leadership to the first caller still
+// waiting. Exactly one goroutine leads at a time; it is always one of the
+// callers, so no background goroutine outlives the store, and no caller
+// waits on commits for others after its own has landed.
+func (g *groupCommitter) commitNext() {
+	g.mu.Lock()
+	n := min(len(g.queue), g.maxSize)
+	group := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	g.mu.Unlock()
+	g.commit(group)
+	g.mu.Lock()
+	if len(g.queue) == 0 {
+		g.running = false
+	} else {
+		g.queue[0].lead <- struct{}{}
 	}
+	g.mu.Unlock()
 }
 
 func (g *groupCommitter) commit(group []*groupCall) {
@@ -112,4 +121,11 @@ func safeCall(fn func(*bolt.Tx) error, tx *bolt.Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// queued reports how many calls wait for a commit (tests use it).
+func (g *groupCommitter) queued() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.queue)
 }

@@ -3,8 +3,10 @@ package boltstore
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -64,5 +66,46 @@ func TestGroupCommitterIsolatesFailures(t *testing.T) {
 	}
 	if c := s.group.commits.Load(); c >= n {
 		t.Fatalf("%d commits for %d concurrent writes: nothing was shared", c, n)
+	}
+}
+
+// A caller returns as soon as its own commit lands: leadership passes to a
+// waiting caller instead of the first caller committing for everyone who
+// arrives after it.
+func TestGroupCommitterHandsOffLeadership(t *testing.T) {
+	s, err := Open(t.TempDir(), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	blockingWrite := func(key string, running chan<- struct{}, release <-chan struct{}) func(*bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			running <- struct{}{}
+			<-release
+			return tx.Bucket(bucketMeta).Put([]byte(key), []byte("v"))
+		}
+	}
+	aRunning, aRelease, aDone := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
+	bRunning, bRelease, bDone := make(chan struct{}, 1), make(chan struct{}), make(chan error, 1)
+	go func() { aDone <- s.group.do(blockingWrite("a", aRunning, aRelease)) }()
+	<-aRunning // a leads and is inside its commit
+	go func() { bDone <- s.group.do(blockingWrite("b", bRunning, bRelease)) }()
+	for s.group.queued() == 0 {
+		runtime.Gosched() // until b waits behind a's commit
+	}
+	close(aRelease)
+	<-bRunning // b's commit has started and is held open
+	select {
+	case err := <-aDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		close(bRelease) // let the store close
+		t.Fatal("a's commit landed but a is still committing for b")
+	}
+	close(bRelease)
+	if err := <-bDone; err != nil {
+		t.Fatal(err)
 	}
 }
