@@ -29,6 +29,8 @@ type AdminOptions struct {
 	// Version and Started describe the process for /status.
 	Version string
 	Started time.Time
+	// Profiling serves Go's runtime profiles at /debug/pprof/ (admin.pprof).
+	Profiling bool
 }
 
 // Admin is the operator API: its own listener (admin.listen), never the
@@ -65,6 +67,9 @@ func (s *Server) NewAdmin(opts AdminOptions) (*Admin, error) {
 	a.userRoutes(e)
 	a.grantRoutes(e)
 	a.keyRoutes(e)
+	if opts.Profiling {
+		profilingRoutes(e)
+	}
 	a.echo = e
 	return a, nil
 }

@@ -225,3 +225,30 @@ func TestAuditEvents(t *testing.T) {
 		t.Errorf("admin_action = %v", ev)
 	}
 }
+
+// Runtime profiles are off unless the operator turns them on, and then
+// sit behind the admin token like everything else on the admin listener.
+func TestAdminProfiling(t *testing.T) {
+	e := newObservedEnv(t)
+	if resp, _ := e.adminCall(http.MethodGet, "/debug/pprof/goroutine?debug=1", adminToken); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("profiles served without admin.pprof: %d", resp.StatusCode)
+	}
+	admin, err := e.srv.NewAdmin(AdminOptions{Token: adminToken, CIMD: e.metadata, Version: "test", Started: e.clock.Now(), Profiling: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(admin.Handler())
+	defer ts.Close()
+	e.admin = ts
+	if resp, _ := e.adminCall(http.MethodGet, "/debug/pprof/goroutine?debug=1", ""); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("profiles without the token: %d", resp.StatusCode)
+	}
+	resp, body := e.adminCall(http.MethodGet, "/debug/pprof/goroutine?debug=1", adminToken)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
+		t.Fatalf("goroutine profile: %d %.200s", resp.StatusCode, body)
+	}
+	resp, body = e.adminCall(http.MethodGet, "/debug/pprof/", adminToken)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "heap") {
+		t.Fatalf("profile index: %d %.200s", resp.StatusCode, body)
+	}
+}

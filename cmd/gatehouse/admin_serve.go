@@ -19,7 +19,7 @@ func startAdmin(ctx context.Context, cfg Config, srv *server.Server, rl *reloade
 		return err
 	}
 	admin, err := srv.NewAdmin(server.AdminOptions{
-		Token: token, CIMD: metadata, Version: version, Started: started,
+		Token: token, CIMD: metadata, Version: version, Started: started, Profiling: cfg.Admin.Pprof,
 		Reload: func(context.Context) (any, bool) {
 			res := rl.reload("admin API")
 			return res, res.Applied

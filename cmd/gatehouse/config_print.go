@@ -118,6 +118,9 @@ func WriteReference(w io.Writer) {
 }
 
 func formatDefault(v reflect.Value) string {
+	if v.Kind() == reflect.Bool {
+		return fmt.Sprintf("`%v`", v.Bool())
+	}
 	if v.IsZero() {
 		return "(none)"
 	}

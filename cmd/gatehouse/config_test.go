@@ -62,7 +62,7 @@ tokens:
   access_token_ttl: 48h
 surprise: true
 `)
-	env := []string{"GATEHOUSE_LOGIN_SESSION_TTL=soon", "GATEHOUSE_TYPO_KEY=1", "HOME=/root"}
+	env := []string{"GATEHOUSE_LOGIN_SESSION_TTL=soon", "GATEHOUSE_TYPO_KEY=1", "GATEHOUSE_ADMIN_PPROF=true", "HOME=/root"}
 	_, _, problems := LoadConfig(file, env, flags(t, "--server-body-limit", "12"))
 	want := map[string]string{
 		"issuer":                         "http is accepted only for loopback hosts",
@@ -78,6 +78,7 @@ surprise: true
 		"login.session_ttl":              "not a duration",
 		"GATEHOUSE_TYPO_KEY":             "unknown variable",
 		"server.body_limit":              "at least 1024",
+		"admin.pprof":                    "set admin.listen too",
 	}
 	got := map[string]string{}
 	for _, p := range problems {
