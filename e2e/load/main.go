@@ -1,6 +1,7 @@
-// Command load drives a running Gatehouse with many concurrent clients and
-// reports throughput and latency. It measures the server from outside, as
-// a separate process (pin each to its own core with taskset).
+// Command load drives a running Gatehouse (or, with -peer, node-oidc-provider
+// for comparison) with many concurrent clients and reports throughput and
+// latency. It measures the server from outside, as a separate process (pin
+// each to its own core with taskset).
 //
 //	go run ./e2e/load -mode discovery -c 64 -d 10s
 //
@@ -12,24 +13,23 @@
 // minted first, then redeemed: one signature and one durable commit each),
 // register (distinct public clients, one durable commit each),
 // authorize_login (no session: validation and a redirect to sign-in).
+//
+// Endpoint URLs come from the server's metadata document (-discovery-path).
+// With -peer the target is node-oidc-provider as set up in e2e/load/peer,
+// for the modes both servers support (see peer.go).
 package main
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/pem"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +37,8 @@ import (
 )
 
 var (
-	base     = flag.String("url", "http://127.0.0.1:8080", "Gatehouse base URL (the issuer)")
-	mode     = flag.String("mode", "discovery", "discovery | client_credentials | authorize | authorize_login | exchange | register")
+	base     = flag.String("url", "http://127.0.0.1:8080", "Gatehouse base URL (the issuer); with -peer the default is "+peerURL)
+	mode     = flag.String("mode", "discovery", "discovery | client_credentials | authorize | authorize_login | authorize_cimd | exchange | register | dochost")
 	conns    = flag.Int("c", 64, "concurrent clients")
 	duration = flag.Duration("d", 10*time.Second, "how long to run")
 	codes    = flag.Int("codes", 50000, "exchange: how many codes to mint first")
@@ -52,44 +52,49 @@ var (
 	docAddr  = flag.String("doc-addr", "127.0.0.1:8443", "dochost: where to serve the metadata document")
 	caFile   = flag.String("ca", "/tmp/gatehouse-load-ca.pem", "dochost: where to write the document host's certificate")
 	cimdID   = flag.String("cimd", "https://127.0.0.1:8443/oauth/client.json", "authorize_cimd: the CIMD client_id")
+	docPath  = flag.String("discovery-path", gatehouseDiscovery, "path of the server's metadata document, which names the endpoints; with -peer the default is "+peerDiscovery)
+	peer     = flag.Bool("peer", false, "target node-oidc-provider (e2e/load/peer) instead of Gatehouse: modes "+peerModes)
 )
 
 func main() {
 	flag.Parse()
+	if *mode == "dochost" {
+		serveDocument()
+		return
+	}
+	applyPeerDefaults()
 	transport := &http.Transport{MaxIdleConns: *conns * 2, MaxIdleConnsPerHost: *conns * 2}
 	hc := &http.Client{Transport: transport, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	ep := discover(hc)
 	var op func(i int64) error
 	switch *mode {
 	case "discovery":
-		op = func(int64) error { return expect(hc.Get(*base + "/.well-known/oauth-authorization-server"))(200) }
+		op = func(int64) error { return expect(hc.Get(*base + *docPath))(200) }
 	case "client_credentials":
 		form := url.Values{"grant_type": {"client_credentials"}, "resource": {*resource}}.Encode()
 		op = func(int64) error {
-			req, _ := http.NewRequest(http.MethodPost, *base+"/token", strings.NewReader(form))
+			req, _ := http.NewRequest(http.MethodPost, ep.Token, strings.NewReader(form))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 			req.SetBasicAuth(*svcID, *svcPass)
 			return expect(hc.Do(req))(200)
 		}
 	case "authorize_login":
 		q := authorizeQuery()
-		op = func(int64) error { return expect(hc.Get(*base + "/authorize?" + q))(302) }
+		op = func(int64) error { return expectSignInRedirect(hc.Get(ep.Authorize + "?" + q)) }
 	case "authorize_cimd":
 		*client = *cimdID
 		q := authorizeQuery()
-		op = func(int64) error { return expect(hc.Get(*base + "/authorize?" + q))(302) }
-	case "dochost":
-		serveDocument()
-		return
+		op = func(int64) error { return expectSignInRedirect(hc.Get(ep.Authorize + "?" + q)) }
 	case "authorize":
-		signed := signIn(transport)
+		signed := signIn(transport, ep)
 		q := authorizeQuery()
-		op = func(int64) error { return expect(signed.Get(*base + "/authorize?" + q))(302) }
+		op = func(int64) error { return expect(signed.Get(ep.Authorize + "?" + q))(302) }
 	case "exchange":
-		op = exchangeOp(hc, transport)
+		op = exchangeOp(hc, transport, ep)
 	case "register":
 		op = func(i int64) error {
 			body := fmt.Sprintf(`{"redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none","client_name":"load-%d-%d"}`, time.Now().UnixNano(), i)
-			return expect(hc.Post(*base+"/register", "application/json", strings.NewReader(body)))(201)
+			return expect(hc.Post(ep.Registration, "application/json", strings.NewReader(body)))(201)
 		}
 	default:
 		fmt.Fprintln(os.Stderr, "unknown -mode")
@@ -112,7 +117,7 @@ var hiddenRE = regexp.MustCompile(`name="([^"]+)" value="([^"]*)"`)
 
 // signIn logs in through the real pages and approves consent once, so
 // later authorization requests go straight back with a code.
-func signIn(t *http.Transport) *http.Client {
+func signIn(t *http.Transport, ep endpoints) *http.Client {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Transport: t, Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	form := func(page string) url.Values {
@@ -129,7 +134,7 @@ func signIn(t *http.Transport) *http.Client {
 	if resp, err := c.PostForm(*base+"/login", v); err != nil || resp.StatusCode != 303 {
 		die("sign in as %s failed (create the user with: gatehouse user add %s --password-stdin)", *user, *user)
 	}
-	resp, err := c.Get(*base + "/authorize?" + authorizeQuery())
+	resp, err := c.Get(ep.Authorize + "?" + authorizeQuery())
 	if err != nil {
 		die("authorize: %v", err)
 	}
@@ -143,8 +148,8 @@ func signIn(t *http.Transport) *http.Client {
 	return c
 }
 
-func exchangeOp(hc *http.Client, t *http.Transport) func(int64) error {
-	signed := signIn(t)
+func exchangeOp(hc *http.Client, t *http.Transport, ep endpoints) func(int64) error {
+	signed := signIn(t, ep)
 	q := authorizeQuery()
 	minted := make([]string, *codes)
 	var next atomic.Int64
@@ -155,7 +160,7 @@ func exchangeOp(hc *http.Client, t *http.Transport) func(int64) error {
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1) - 1; i < int64(len(minted)); i = next.Add(1) - 1 {
-				resp, err := signed.Get(*base + "/authorize?" + q)
+				resp, err := signed.Get(ep.Authorize + "?" + q)
 				if err != nil {
 					die("mint: %v", err)
 				}
@@ -173,72 +178,7 @@ func exchangeOp(hc *http.Client, t *http.Transport) func(int64) error {
 		}
 		form := url.Values{"grant_type": {"authorization_code"}, "code": {minted[i]}, "code_verifier": {verifier},
 			"redirect_uri": {*redirect}, "client_id": {*client}}
-		return expect(hc.PostForm(*base+"/token", form))(200)
-	}
-}
-
-var errExhausted = fmt.Errorf("out of codes")
-
-type result struct {
-	n, errs   int64
-	elapsed   time.Duration
-	latencies []time.Duration
-	firstErr  string
-}
-
-func run(op func(int64) error) result {
-	ctx, cancel := context.WithTimeout(context.Background(), *duration)
-	defer cancel()
-	var n, errs, seq atomic.Int64
-	var mu sync.Mutex
-	var lat []time.Duration
-	var firstErr atomic.Value
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range *conns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			local := make([]time.Duration, 0, 4096)
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				err := op(seq.Add(1) - 1)
-				if err == errExhausted {
-					cancel()
-					break
-				}
-				local = append(local, time.Since(t0))
-				n.Add(1)
-				if err != nil {
-					errs.Add(1)
-					firstErr.CompareAndSwap(nil, err.Error())
-				}
-			}
-			mu.Lock()
-			lat = append(lat, local...)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	r := result{n: n.Load(), errs: errs.Load(), elapsed: time.Since(start), latencies: lat}
-	if e, ok := firstErr.Load().(string); ok {
-		r.firstErr = e
-	}
-	return r
-}
-
-func report(r result) {
-	sort.Slice(r.latencies, func(i, j int) bool { return r.latencies[i] < r.latencies[j] })
-	pct := func(p float64) time.Duration {
-		if len(r.latencies) == 0 {
-			return 0
-		}
-		return r.latencies[int(p*float64(len(r.latencies)-1))]
-	}
-	fmt.Printf("%s: %d requests in %v, %.0f req/s, p50 %v, p99 %v, errors %d\n", *mode, r.n, r.elapsed.Round(time.Millisecond),
-		float64(r.n)/r.elapsed.Seconds(), pct(0.5).Round(time.Microsecond), pct(0.99).Round(time.Microsecond), r.errs)
-	if r.firstErr != "" {
-		fmt.Println("first error:", r.firstErr)
+		return expect(hc.PostForm(ep.Token, form))(200)
 	}
 }
 
@@ -268,27 +208,4 @@ func body(resp *http.Response, err error) string {
 func die(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "load: "+format+"\n", args...)
 	os.Exit(1)
-}
-
-// serveDocument serves one client metadata document over TLS until killed.
-func serveDocument() {
-	ln, err := net.Listen("tcp", *docAddr)
-	if err != nil {
-		die("listen: %v", err)
-	}
-	url := "https://" + *docAddr + "/oauth/client.json"
-	doc := fmt.Sprintf(`{"client_id":%q,"client_name":"Load CIMD client","redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none"}`, url)
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "max-age=3600")
-		io.WriteString(w, doc)
-	}))
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.StartTLS()
-	if err := os.WriteFile(*caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
-		die("%v", err)
-	}
-	fmt.Fprintf(os.Stderr, "serving %s (certificate in %s)\n", url, *caFile)
-	select {}
 }

@@ -1,0 +1,119 @@
+#!/bin/sh
+# Side-by-side load run: Gatehouse, then node-oidc-provider (this directory),
+# each alone on core 0, driven by the same load generator on core 1 with the
+# same settings. Prints one table per server and the ratio.
+#
+#   e2e/load/peer/run.sh                  # -c 64 -d 10s, one round
+#   ROUNDS=3 e2e/load/peer/run.sh         # medians of 3 rounds
+#   GH_PORT=9080 DOC_ADDR=127.0.0.1:9443 e2e/load/peer/run.sh   # if 8080/8443 are taken
+#
+# Environment: C (64), D (10s), ROUNDS (1), MODES, GH_PORT (8080),
+# PEER_PORT (3000), DOC_ADDR (127.0.0.1:8443), WORK (/tmp/gatehouse-load-peer:
+# binaries, config copy, throwaway data dir, CA, results).
+set -eu
+
+C=${C:-64}
+D=${D:-10s}
+ROUNDS=${ROUNDS:-1}
+MODES=${MODES:-discovery client_credentials register authorize_login authorize_cimd}
+GH_PORT=${GH_PORT:-8080}
+PEER_PORT=${PEER_PORT:-3000}
+DOC_ADDR=${DOC_ADDR:-127.0.0.1:8443}
+WORK=${WORK:-/tmp/gatehouse-load-peer}
+
+PEER_DIR=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$PEER_DIR/../../.." && pwd)
+CIMD=https://$DOC_ADDR/oauth/client.json
+
+for port in "$GH_PORT" "$PEER_PORT" "${DOC_ADDR##*:}"; do
+	if ss -ltn "sport = :$port" | grep -q LISTEN; then
+		echo "port $port is in use; pick others (GH_PORT, PEER_PORT, DOC_ADDR)" >&2
+		exit 1
+	fi
+done
+
+mkdir -p "$WORK"
+rm -rf "$WORK/data" "$WORK/results.txt"
+(cd "$ROOT" && go build -o "$WORK/gatehouse" ./cmd/gatehouse && go build -o "$WORK/load" ./e2e/load)
+[ -d "$PEER_DIR/node_modules" ] || (cd "$PEER_DIR" && npm ci --no-audit --no-fund)
+
+# Gatehouse's load config, moved to this run's ports, data dir and CA.
+sed -e "s#127.0.0.1:8080#127.0.0.1:$GH_PORT#g" \
+	-e "s#^data_dir: .*#data_dir: $WORK/data#" \
+	-e "s#/tmp/gatehouse-load-ca.pem#$WORK/ca.pem#" \
+	"$ROOT/e2e/load/gatehouse.yaml" >"$WORK/gatehouse.yaml"
+
+PIDS=""
+cleanup() { for p in $PIDS; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT INT TERM
+
+wait_up() { # url
+	i=0
+	until curl -sf -o /dev/null "$1"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "no answer from $1" >&2; exit 1; }
+		sleep 0.1
+	done
+}
+
+taskset -c 1 "$WORK/load" -mode dochost -doc-addr "$DOC_ADDR" -ca "$WORK/ca.pem" 2>"$WORK/dochost.log" &
+DOC_PID=$!
+PIDS="$DOC_PID"
+i=0
+until [ -s "$WORK/ca.pem" ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
+
+measure() { # server-name extra-load-flags...
+	name=$1
+	shift
+	for m in $MODES; do
+		out=$(taskset -c 1 "$WORK/load" "$@" -mode "$m" -c "$C" -d "$D" -cimd "$CIMD" 2>>"$WORK/load.log")
+		echo "$name $out" # a second line names the first error, if any
+		echo "$name $out" | head -n 1 >>"$WORK/results.txt"
+	done
+}
+
+r=1
+while [ $r -le "$ROUNDS" ]; do
+	echo "# round $r of $ROUNDS: -c $C -d $D"
+
+	taskset -c 0 "$WORK/gatehouse" serve --config "$WORK/gatehouse.yaml" 2>>"$WORK/gatehouse.log" &
+	SRV=$!
+	PIDS="$DOC_PID $SRV"
+	wait_up "http://127.0.0.1:$GH_PORT/.well-known/oauth-authorization-server"
+	measure gatehouse -url "http://127.0.0.1:$GH_PORT"
+	kill "$SRV"; wait "$SRV" 2>/dev/null || true
+
+	(
+		cd "$PEER_DIR"
+		export NODE_ENV=production NODE_EXTRA_CA_CERTS="$WORK/ca.pem" PEER_PORT PEER_CIMD_ORIGINS="https://$DOC_ADDR"
+		exec taskset -c 0 node server.mjs 2>>"$WORK/peer.log"
+	) &
+	SRV=$!
+	PIDS="$DOC_PID $SRV"
+	wait_up "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration"
+	measure node-oidc-provider -peer -url "http://127.0.0.1:$PEER_PORT"
+	kill "$SRV"; wait "$SRV" 2>/dev/null || true
+
+	r=$((r + 1))
+done
+
+# Lines look like: "<server> <mode>: N requests in T, R req/s, p50 X, p99 Y, errors E".
+echo
+echo "median req/s over $ROUNDS round(s), -c $C -d $D (server on core 0, load on core 1)"
+awk -v modes="$MODES" '
+	{ sub(":", "", $2); rps[$1, $2] = rps[$1, $2] " " $7; errs[$1, $2] += $NF }
+	function median(s,   a, n, i, j, t) {
+		n = split(s, a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		printf "| %-18s | %10s | %18s | %6s | %s |\n", "mode", "Gatehouse", "node-oidc-provider", "ratio", "errors (G/n)"
+		printf "|%s|%s|%s|%s|%s|\n", "--------------------", "------------", "--------------------", "--------", "--------------"
+		n = split(modes, ms, " ")
+		for (k = 1; k <= n; k++) {
+			m = ms[k]; g = median(rps["gatehouse", m]); p = median(rps["node-oidc-provider", m])
+			printf "| %-18s | %10.0f | %18.0f | %5.1fx | %d/%d |\n", m, g, p, (p > 0 ? g / p : 0), errs["gatehouse", m], errs["node-oidc-provider", m]
+		}
+	}' "$WORK/results.txt"
+echo "(raw lines: $WORK/results.txt; server logs: $WORK/*.log)"
