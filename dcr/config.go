@@ -40,6 +40,10 @@ type Config struct {
 	SecretTTL time.Duration
 	// MaxRedirectURIs bounds redirect_uris.
 	MaxRedirectURIs int
+	// AllowClientCredentials keeps client_credentials in registrations
+	// (dcr.allow_client_credentials). Off, it is dropped: anyone may
+	// register, and the grant mints tokens with no user in the loop.
+	AllowClientCredentials bool
 	// Statements are the trusted software statement issuers.
 	Statements StatementPolicy
 	// RegistrationURL builds registration_client_uri for a client ID.

@@ -71,11 +71,13 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 			return nil, oauth.InvalidClientMetadata("client_secret does not match the current secret; clients cannot choose their secret")
 		}
 	}
-	meta, _, err := s.validate(s.cfg.Load(), body)
+	cfg := s.cfg.Load()
+	meta, _, err := s.validate(cfg, body)
 	if err != nil {
 		return nil, err
 	}
-	c.Metadata, c.UpdatedAt, c.DedupKey = meta, s.now(), ""
+	now := s.now()
+	c.Metadata, c.UpdatedAt, c.DedupKey = meta, now, ""
 	var secret string
 	switch {
 	case confidential(meta) && c.SecretHash == "":
@@ -83,6 +85,9 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 			return nil, err
 		}
 		c.SecretHash = hashHex(secret)
+		if cfg.SecretTTL > 0 { // as for a registration (dcr.client_secret_ttl)
+			c.SecretExpiresAt = now.Add(cfg.SecretTTL)
+		}
 	case !confidential(meta):
 		c.SecretHash, c.SecretExpiresAt = "", time.Time{}
 	}

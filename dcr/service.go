@@ -169,6 +169,9 @@ func (s *Service) validate(cfg *Config, body []byte) (oauth.ClientMetadata, bool
 		return meta, false, err
 	}
 	meta, err = normalize(meta, cfg.MaxRedirectURIs)
+	if err == nil && !cfg.AllowClientCredentials {
+		meta, err = withoutClientCredentials(meta)
+	}
 	return meta, trusted, err
 }
 

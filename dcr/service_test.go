@@ -105,6 +105,26 @@ func TestRegisterConfidentialDefaults(t *testing.T) {
 	}
 }
 
+// A public client that turns confidential through RFC 7592 gets a secret
+// with the same lifetime as one issued at registration.
+func TestUpdateToConfidentialHonoursSecretTTL(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SecretTTL = 30 * 24 * time.Hour })
+	ctx := context.Background()
+	info, err := e.svc.Register(ctx, []byte(inspectorBody), "198.51.100.7", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(time.Hour)
+	up, err := e.svc.Update(ctx, info.ClientID, info.RegistrationAccessToken, []byte(`{"client_id":"`+info.ClientID+
+		`","redirect_uris":["http://localhost:6274/oauth/callback"],"token_endpoint_auth_method":"client_secret_basic"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if up.ClientSecret == "" || up.ClientSecretExpiresAt == nil || *up.ClientSecretExpiresAt != e.clock.Now().Add(30*24*time.Hour).Unix() {
+		t.Fatalf("secret %q expires %v, want %d", up.ClientSecret, up.ClientSecretExpiresAt, e.clock.Now().Add(30*24*time.Hour).Unix())
+	}
+}
+
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
 
 func TestHostileRegistrations(t *testing.T) {
@@ -460,5 +480,34 @@ func TestClientIDsSortByRegistrationTime(t *testing.T) {
 				t.Fatalf("%s (earlier) sorts after %s", early, late)
 			}
 		}
+	}
+}
+
+// client_credentials is dropped from registrations while the operator
+// keeps it closed (dcr.allow_client_credentials): narrowed when the client
+// asked for more, refused when it asked for nothing else.
+func TestClientCredentialsNarrowedUnlessAllowed(t *testing.T) {
+	ctx := context.Background()
+	const both = `{"redirect_uris":["https://app.example/cb"],"grant_types":["authorization_code","client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}`
+	const only = `{"grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}`
+	closed := newEnv(t)
+	info, err := closed.svc.Register(ctx, []byte(both), "198.51.100.7", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(info.GrantTypes, ",") != "authorization_code" {
+		t.Fatalf("grant_types = %v, want client_credentials dropped", info.GrantTypes)
+	}
+	_, err = closed.svc.Register(ctx, []byte(only), "198.51.100.7", "")
+	wantCode(t, err, "invalid_client_metadata")
+	// RFC 7592 update goes through the same rule.
+	_, err = closed.svc.Update(ctx, info.ClientID, info.RegistrationAccessToken,
+		[]byte(`{"client_id":"`+info.ClientID+`","grant_types":["client_credentials"],"token_endpoint_auth_method":"client_secret_basic"}`))
+	wantCode(t, err, "invalid_client_metadata")
+
+	open := newEnv(t, func(c *Config) { c.AllowClientCredentials = true })
+	info, err = open.svc.Register(ctx, []byte(only), "198.51.100.7", "")
+	if err != nil || strings.Join(info.GrantTypes, ",") != "client_credentials" {
+		t.Fatalf("with the grant open: %v %v", info, err)
 	}
 }

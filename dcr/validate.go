@@ -171,6 +171,22 @@ func checkGrants(m *oauth.ClientMetadata) error {
 	return nil
 }
 
+// withoutClientCredentials drops client_credentials from a registration
+// while the operator keeps the grant closed to registered clients. The
+// server may replace requested metadata values (RFC 7591 §3.2.1), and the
+// 201 response shows the client what it got; a registration that asked
+// for nothing else usable is refused instead.
+func withoutClientCredentials(m oauth.ClientMetadata) (oauth.ClientMetadata, error) {
+	if !slices.Contains(m.GrantTypes, oauth.GrantClientCredentials) {
+		return m, nil
+	}
+	if !slices.Contains(m.GrantTypes, oauth.GrantAuthorizationCode) {
+		return m, oauth.InvalidClientMetadata("client_credentials is not open to registered clients on this server; ask the operator for a configured client")
+	}
+	m.GrantTypes = slices.DeleteFunc(slices.Clone(m.GrantTypes), func(g string) bool { return g == oauth.GrantClientCredentials })
+	return m, nil
+}
+
 func checkRedirectURIs(m *oauth.ClientMetadata, max int) error {
 	if len(m.RedirectURIs) > max {
 		return oauth.InvalidRedirectURI("at most %d redirect URIs may be registered, got %d", max, len(m.RedirectURIs))

@@ -47,6 +47,9 @@ type Config struct {
 	// CIMD says whether https client IDs are accepted (discovery advertises
 	// client_id_metadata_document_supported; reloadable: SetPolicy).
 	CIMD bool
+	// ClientCredentials opens client_credentials to self-registered
+	// clients (reloadable: SetPolicy).
+	ClientCredentials ClientCredentialsPolicy
 }
 
 // LoginLimits bounds failed sign-ins per account and per client IP.
@@ -137,7 +140,8 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if s.clientKeys == nil {
 		s.clientKeys = inlineKeys{}
 	}
-	if err := s.SetPolicy(Policy{Clients: deps.Clients, Resources: cfg.Resources, Register: cfg.Register, CIMD: cfg.CIMD}); err != nil {
+	if err := s.SetPolicy(Policy{Clients: deps.Clients, Resources: cfg.Resources, Register: cfg.Register, CIMD: cfg.CIMD,
+		ClientCredentials: cfg.ClientCredentials}); err != nil {
 		return nil, err
 	}
 	if s.log == nil {

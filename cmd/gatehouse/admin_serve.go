@@ -28,13 +28,24 @@ func startAdmin(ctx context.Context, cfg Config, srv *server.Server, rl *reloade
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Admin.Listen)
+	ln, err := net.Listen("tcp", adminBindAddr(cfg.Admin.Listen))
 	if err != nil {
 		return err
 	}
-	if !adminIsLoopback(cfg.Admin.Listen) {
+	if !adminIsLoopback(adminBindAddr(cfg.Admin.Listen)) {
 		log.Warn("the admin API listens beyond loopback: keep it on a private network", "admin_listen", cfg.Admin.Listen)
 	}
 	go func() { done <- admin.Serve(ctx, ln, cfg.Server.ShutdownTimeout) }()
 	return nil
+}
+
+// adminBindAddr keeps the admin API on loopback unless the operator names
+// another address: ":9090" means 127.0.0.1:9090, not every interface.
+// An explicit 0.0.0.0 or [::] still binds everywhere (with a warning).
+func adminBindAddr(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil || host != "" {
+		return listen
+	}
+	return net.JoinHostPort("127.0.0.1", port)
 }

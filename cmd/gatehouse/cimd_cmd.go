@@ -2,11 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 func newCIMDCommand(env *cliEnv) *cobra.Command {
@@ -40,6 +43,10 @@ Exit status 0 only if the server would accept the client.`,
 			report := resolver.Check(ctx, args[0], redirect)
 			if err := report.WriteText(env.stdout); err != nil {
 				return err
+			}
+			if report.Client != nil && report.Client.AllowsGrant(oauth.GrantClientCredentials) && !cfg.CIMD.AllowClientCredentials {
+				fmt.Fprintln(env.stdout, "\nNote: the document lists client_credentials, but cimd.allow_client_credentials is off:\n"+
+					"/token refuses that grant for this client (authorization_code is unaffected).")
 			}
 			if !report.Accepted() {
 				return &exitError{code: 1, err: errRefusedSilently}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
 	"net/http"
@@ -9,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // TestCIMDCheckCommand lints documents served over real TLS on 127.0.0.1
@@ -33,6 +38,11 @@ func TestCIMDCheckCommand(t *testing.T) {
 		"grant_types": []string{"authorization_code", "refresh_token", "urn:ietf:params:oauth:grant-type:device_code"}}
 	docs["/secret.json"] = map[string]any{"client_id": srv.URL + "/secret.json", "client_name": "Leaky",
 		"redirect_uris": []string{"http://127.0.0.1/callback"}, "client_secret": "oops"}
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	docs["/service.json"] = map[string]any{"client_id": srv.URL + "/service.json", "client_name": "Agent service",
+		"redirect_uris": []string{"http://127.0.0.1/callback"}, "token_endpoint_auth_method": "private_key_jwt",
+		"grant_types": []string{"authorization_code", "client_credentials"},
+		"jwks":        jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "ES256", Use: "sig"}}}}
 	dev := []string{"--cimd-allow-private-addresses", "--cimd-extra-ca-file", caFile}
 
 	code, out, errOut := gh(t, "", append([]string{"cimd", "check", srv.URL + "/good.json", "--redirect-uri", "http://127.0.0.1:9999/callback"}, dev...)...)
@@ -47,6 +57,17 @@ func TestCIMDCheckCommand(t *testing.T) {
 	code, out, _ = gh(t, "", append([]string{"cimd", "check", srv.URL + "/secret.json"}, dev...)...)
 	if code != 1 || !strings.Contains(out, "✗") || !strings.Contains(out, "client_secret") {
 		t.Fatalf("document with a secret = %d:\n%s", code, out)
+	}
+	// client_credentials stays closed to CIMD clients unless the operator
+	// opens it; the check says so without refusing the client.
+	const closedNote = "cimd.allow_client_credentials is off"
+	code, out, _ = gh(t, "", append([]string{"cimd", "check", srv.URL + "/service.json"}, dev...)...)
+	if code != 0 || !strings.Contains(out, closedNote) {
+		t.Fatalf("client_credentials document = %d, want accepted with the note:\n%s", code, out)
+	}
+	code, out, _ = gh(t, "", append([]string{"cimd", "check", srv.URL + "/service.json", "--cimd-allow-client-credentials"}, dev...)...)
+	if code != 0 || strings.Contains(out, closedNote) {
+		t.Fatalf("with cimd.allow_client_credentials = %d, want no note:\n%s", code, out)
 	}
 	// Without the development settings, loopback is refused as SSRF.
 	code, out, _ = gh(t, "", "cimd", "check", srv.URL+"/good.json", "--cimd-extra-ca-file", caFile)

@@ -92,8 +92,15 @@ func serverConfig(cfg Config) server.Config {
 			MaxFailuresIP:      cfg.Login.MaxFailuresIP,
 			Window:             cfg.Login.FailureWindow,
 		},
-		BodyLimit: cfg.Server.BodyLimit,
-		Register:  registerLimits(cfg),
-		CIMD:      cfg.CIMD.Enabled,
+		BodyLimit:         cfg.Server.BodyLimit,
+		Register:          registerLimits(cfg),
+		CIMD:              cfg.CIMD.Enabled,
+		ClientCredentials: clientCredentialsPolicy(cfg),
 	}
+}
+
+// clientCredentialsPolicy says which self-registered clients may use the
+// client_credentials grant.
+func clientCredentialsPolicy(cfg Config) server.ClientCredentialsPolicy {
+	return server.ClientCredentialsPolicy{DCR: cfg.DCR.AllowClientCredentials, CIMD: cfg.CIMD.AllowClientCredentials}
 }

@@ -46,6 +46,9 @@ type DCRConfig struct {
 	RateLimitPerIP     int                      `yaml:"rate_limit_per_ip" unit:"registrations per minute" help:"Registrations allowed from one client IP (through trusted_proxies)."`
 	RateLimitGlobal    int                      `yaml:"rate_limit_global" unit:"registrations per second" help:"Registrations allowed in all (burst twice that)."`
 	SoftwareStatements SoftwareStatementsConfig `yaml:"software_statements"`
+	// AllowClientCredentials is off by default: a client anyone can register
+	// would otherwise mint tokens for every resource with no user involved.
+	AllowClientCredentials bool `yaml:"allow_client_credentials" help:"Let registered clients use the client_credentials grant (tokens with no user, sub = client_id, for any configured resource). Off: the grant is dropped from registrations (refused when nothing else is asked for) and refused at /token for every registered client."`
 }
 
 // SoftwareStatementsConfig lists the trusted software statement issuers.

@@ -11,7 +11,7 @@ import (
 // AdminConfig enables the operator API and /metrics on their own
 // listener.
 type AdminConfig struct {
-	Listen    string `yaml:"listen" help:"host:port of the admin API and Prometheus /metrics (e.g. 127.0.0.1:9090). Empty: no admin listener. Never the public listener; keep it on loopback or a private network."`
+	Listen    string `yaml:"listen" help:"host:port of the admin API and Prometheus /metrics (e.g. 127.0.0.1:9090; a bare :9090 binds loopback only). Empty: no admin listener. Never the public listener; keep it on loopback or a private network."`
 	TokenFile string `yaml:"token_file" help:"File holding the admin bearer token (at least 32 characters). Every admin request, /metrics included, must send Authorization: Bearer <token>."`
 	Token     string `yaml:"token" secret:"true" help:"The admin bearer token itself, instead of token_file; best given as GATEHOUSE_ADMIN_TOKEN."`
 	Pprof     bool   `yaml:"pprof" help:"Serve Go runtime profiles (CPU, heap, goroutines, traces) at /debug/pprof/ on the admin listener, behind the admin token. For diagnosing performance; off by default."`

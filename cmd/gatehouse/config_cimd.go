@@ -19,8 +19,11 @@ type CIMDConfig struct {
 	Hosts                 CIMDHostsConfig `yaml:"hosts"`
 	TrustedPrivateURLs    []string        `yaml:"trusted_private_urls" help:"Exact client_id (or jwks_uri/logo_uri) URLs allowed to resolve to private addresses (RFC 1918, CGNAT, ULA), never loopback: internal clients."`
 	RedirectPolicy        string          `yaml:"redirect_policy" help:"How https redirect URIs must relate to the client_id host: same-site (registrable domain, public suffix list), same-origin or any. Loopback redirects and reverse-domain private-use schemes are allowed in every mode."`
-	Fetch                 CIMDFetchConfig `yaml:"fetch"`
-	Cache                 CIMDCacheConfig `yaml:"cache"`
+	// AllowClientCredentials is off by default: anyone with a domain could
+	// otherwise mint tokens for every resource with no user involved.
+	AllowClientCredentials bool            `yaml:"allow_client_credentials" help:"Let private_key_jwt CIMD clients use the client_credentials grant (tokens with no user, sub = the client_id URL). Off: /token refuses it; restrict cimd.hosts.allow before turning it on."`
+	Fetch                  CIMDFetchConfig `yaml:"fetch"`
+	Cache                  CIMDCacheConfig `yaml:"cache"`
 }
 
 // CIMDHostsConfig is the client_id host allow/deny list.

@@ -74,13 +74,14 @@ func registrationService(cfg Config, st store.ClientStore) *dcr.Service {
 func dcrConfig(cfg Config) dcr.Config {
 	mode, _ := dcr.ParseMode(cfg.DCR.Mode)
 	dc := dcr.Config{
-		Mode:            mode,
-		UnusedClientTTL: cfg.DCR.UnusedClientTTL,
-		IdleClientTTL:   cfg.DCR.IdleClientTTL,
-		SecretTTL:       cfg.DCR.ClientSecretTTL,
-		MaxRedirectURIs: cfg.DCR.MaxRedirectURIs,
-		Statements:      dcr.StatementPolicy{Required: cfg.DCR.SoftwareStatements.Required},
-		RegistrationURL: func(id string) string { return cfg.Issuer + "/register/" + id },
+		Mode:                   mode,
+		UnusedClientTTL:        cfg.DCR.UnusedClientTTL,
+		IdleClientTTL:          cfg.DCR.IdleClientTTL,
+		SecretTTL:              cfg.DCR.ClientSecretTTL,
+		MaxRedirectURIs:        cfg.DCR.MaxRedirectURIs,
+		AllowClientCredentials: cfg.DCR.AllowClientCredentials,
+		Statements:             dcr.StatementPolicy{Required: cfg.DCR.SoftwareStatements.Required},
+		RegistrationURL:        func(id string) string { return cfg.Issuer + "/register/" + id },
 	}
 	for _, is := range cfg.DCR.SoftwareStatements.Issuers {
 		keys, _ := policy.ParseClientJWKS(is.JWKS)

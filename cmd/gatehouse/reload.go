@@ -75,19 +75,26 @@ func (r *reloader) reload(trigger string) ReloadResult {
 	if err == nil {
 		chain, err = clientResolver(cfg, r.reg, r.metadata)
 	}
+	policy := server.Policy{Clients: chain, Resources: serverConfig(cfg).Resources, Register: registerLimits(cfg),
+		CIMD: cfg.CIMD.Enabled, ClientCredentials: clientCredentialsPolicy(cfg)}
+	if err == nil {
+		// Every part is checked before any is swapped, so a refused
+		// configuration leaves all of the running policy in place.
+		err = r.srv.CheckPolicy(policy)
+	}
 	if err != nil { // validated already: only a bug gets here
 		server.Audit(context.Background(), r.log, server.AuditConfigReloadRefused, "trigger", trigger, "problems", []string{err.Error()})
 		return ReloadResult{Problems: []string{err.Error()}}
 	}
 	res := ReloadResult{Applied: true, RestartNeeded: restartNeeded(r.running, cfg)}
-	if more, err := r.metadata.Reconfigure(cc); err == nil {
-		res.RestartNeeded = appendMissing(res.RestartNeeded, more...)
+	more, err := r.metadata.Reconfigure(cc) // cannot fail: cc passed Validate
+	if err != nil {
+		r.log.Error("reload: CIMD policy refused after validation", "err", err)
 	}
+	res.RestartNeeded = appendMissing(res.RestartNeeded, more...)
 	r.reg.SetConfig(dcrConfig(cfg))
-	if err := r.srv.SetPolicy(server.Policy{Clients: chain, Resources: serverConfig(cfg).Resources,
-		Register: registerLimits(cfg), CIMD: cfg.CIMD.Enabled}); err != nil {
-		r.log.Error("reload: server policy refused", "err", err)
-		return ReloadResult{Problems: []string{err.Error()}}
+	if err := r.srv.SetPolicy(policy); err != nil { // cannot fail: CheckPolicy passed
+		r.log.Error("reload: server policy refused after CheckPolicy", "err", err)
 	}
 	// The running configuration keeps the values that need a restart.
 	for _, s := range settings() {
