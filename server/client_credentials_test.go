@@ -42,8 +42,21 @@ func TestClientCredentialsClosedToSelfRegisteredClients(t *testing.T) {
 	if err := env.srv.SetPolicy(p); err != nil {
 		t.Fatal(err)
 	}
-	if r, b := env.token(form, id, secret); r.StatusCode != 200 || b["access_token"] == nil {
+	r, b = env.token(form, id, secret)
+	if r.StatusCode != 200 || b["access_token"] == nil {
 		t.Fatalf("with dcr.allow_client_credentials = %d %v", r.StatusCode, b)
+	}
+	// Such tokens are not stored, yet they die with their client (RFC 7592
+	// §2.3): introspection looks the client up.
+	at := b["access_token"].(string)
+	if !env.introspect(t, at) {
+		t.Fatal("fresh client_credentials token inactive")
+	}
+	if r, _ := env.manage(http.MethodDelete, id, reg["registration_access_token"].(string), ""); r.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete = %d", r.StatusCode)
+	}
+	if env.introspect(t, at) {
+		t.Fatal("the deleted client's client_credentials token is still active")
 	}
 	// Static clients were never affected.
 	if r, b := env.token(form, "conf-app", testSecret); r.StatusCode != 200 {

@@ -72,6 +72,9 @@ func (s *Server) introspectAccess(c echo.Context, token string) (introspection, 
 	if err != nil || revoked {
 		return introspection{}, err
 	}
+	if gone, err := s.clientGone(c, claims.ClientID); err != nil || gone {
+		return introspection{}, err
+	}
 	resp := introspection{
 		Active: true, Scope: claims.Scope, ClientID: claims.ClientID, TokenType: oauth.TokenTypeBearer,
 		Exp: claims.Expiry.Time().Unix(), Sub: claims.Subject, Aud: claims.Audience, Iss: claims.Issuer, JTI: claims.ID,
@@ -105,4 +108,21 @@ func (s *Server) introspectRefresh(c echo.Context, caller *oauth.Client, token s
 	}
 	return introspection{Active: true, Scope: oauth.JoinScope(g.Scopes), ClientID: g.ClientID, Sub: g.UserID,
 		Aud: g.Resources, Iss: s.cfg.Issuer, Exp: rt.ExpiresAt.Unix(), Iat: rt.CreatedAt.Unix(), TokenType: "refresh_token"}, nil
+}
+
+// clientGone reports whether a token's client no longer exists: deleted
+// through RFC 7592 or the admin CLI, expired, or removed from the
+// configuration. Its tokens die with it (RFC 7592 §2.3), including
+// client_credentials tokens, which are never stored and so cannot be
+// revoked one by one. URL client IDs are not looked up: introspection must
+// not fetch documents, and a CIMD client has no registration to delete.
+func (s *Server) clientGone(c echo.Context, clientID string) (bool, error) {
+	if strings.HasPrefix(clientID, "https://") {
+		return false, nil
+	}
+	_, err := s.policy().clients.ResolveClient(c.Request().Context(), clientID)
+	if err != nil && oauth.Code(err) == oauth.ErrCodeInvalidClient {
+		return true, nil
+	}
+	return false, err
 }
