@@ -20,10 +20,20 @@ func (s *Service) authorize(ctx context.Context, clientID, rat string) (store.Re
 		return store.RegisteredClient{}, oauth.InvalidToken("a registration access token is required")
 	}
 	c, err := s.store.Client(ctx, clientID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !tokenMatches(rat, c.RegistrationTokenHash)) {
+	if errors.Is(err, store.ErrNotFound) || (err == nil && !registrantToken(rat, c)) {
 		return store.RegisteredClient{}, oauth.InvalidToken("the registration access token is invalid for this client")
 	}
 	return c, err
+}
+
+// registrantToken reports whether rat is the registration access token of
+// the client's newest registrant or of an earlier one merged into it.
+func registrantToken(rat string, c store.RegisteredClient) bool {
+	ok := tokenMatches(rat, c.RegistrationTokenHash)
+	for _, h := range c.SharedTokenHashes {
+		ok = tokenMatches(rat, h) || ok // no early exit: constant work per record
+	}
+	return ok
 }
 
 // Read returns the client's current registration (RFC 7592 §2.1).

@@ -110,7 +110,7 @@ func (a *Admin) clientRoutes(e *echo.Echo) {
 			if err != nil {
 				return err
 			}
-			rc.SecretHash, rc.RegistrationTokenHash = "", ""
+			rc.SecretHash, rc.RegistrationTokenHash, rc.SharedTokenHashes = "", "", nil
 			out["kind"], out["registration"] = "dcr", rc
 		}
 		if resolved, err := a.s.policy().clients.ResolveClient(ctx, id); err == nil {

@@ -18,9 +18,15 @@ type RegisteredClient struct {
 	SecretExpiresAt time.Time `json:"secret_expires_at,omitzero"`
 	// RegistrationTokenHash is the hex SHA-256 of the RFC 7592
 	// registration access token.
-	RegistrationTokenHash string    `json:"registration_token_hash"`
-	IssuedAt              time.Time `json:"issued_at"`
-	UpdatedAt             time.Time `json:"updated_at"`
+	RegistrationTokenHash string `json:"registration_token_hash"`
+	// SharedTokenHashes are the registration access tokens of earlier
+	// registrants whose identical registrations were merged into this
+	// record (newest first, at most MaxSharedRegistrants): two people
+	// behind one NAT running the same tool each keep managing the client
+	// they were given.
+	SharedTokenHashes []string  `json:"shared_token_hashes,omitempty"`
+	IssuedAt          time.Time `json:"issued_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 	// DedupKey identifies identical public registrations from one address
 	// while the client is unused; empty once it is used or for others.
 	DedupKey string `json:"dedup_key,omitempty"`
@@ -32,6 +38,20 @@ type RegisteredClient struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// RegisteredFrom is the client IP the registration came from.
 	RegisteredFrom string `json:"registered_from,omitempty"`
+}
+
+// MaxSharedRegistrants bounds SharedTokenHashes, so a flood of identical
+// registrations cannot grow one record without limit; the oldest
+// registrant's token is dropped first.
+const MaxSharedRegistrants = 8
+
+// MergeRegistrant records that an identical registration with token hash
+// tokenHash was merged into c: it becomes the current token, and the
+// previous one stays valid among the shared ones.
+func (c *RegisteredClient) MergeRegistrant(tokenHash string) {
+	shared := append([]string{c.RegistrationTokenHash}, c.SharedTokenHashes...)
+	c.SharedTokenHashes = shared[:min(len(shared), MaxSharedRegistrants)]
+	c.RegistrationTokenHash = tokenHash
 }
 
 // Used reports whether the client ever obtained a token.

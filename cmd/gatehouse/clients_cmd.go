@@ -115,6 +115,9 @@ func showClient(ctx context.Context, env *cliEnv, cfg Config, st *boltstore.Stor
 			return err
 		}
 		c.SecretHash, c.RegistrationTokenHash = mask(c.SecretHash), mask(c.RegistrationTokenHash)
+		for i := range c.SharedTokenHashes {
+			c.SharedTokenHashes[i] = mask(c.SharedTokenHashes[i])
+		}
 		out["kind"], out["registration"] = "dcr", c
 	}
 	grants, err := st.GrantsByClient(ctx, id)

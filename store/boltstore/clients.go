@@ -71,8 +71,10 @@ func (s *Store) CreateClient(ctx context.Context, c store.RegisteredClient, iatI
 				}
 				if ok && !dup.Used() {
 					// The same unused registration again: hand back the one
-					// record, with management moved to the newest registrant.
-					dup.RegistrationTokenHash, dup.UpdatedAt, dup.ExpiresAt = c.RegistrationTokenHash, c.UpdatedAt, c.ExpiresAt
+					// record, managed by the newest registrant and, within
+					// a bound, by the earlier ones too.
+					dup.MergeRegistrant(c.RegistrationTokenHash)
+					dup.UpdatedAt, dup.ExpiresAt = c.UpdatedAt, c.ExpiresAt
 					stored = dup
 					return clientsTable.put(tx, id, dup.ExpiresAt, dup)
 				}

@@ -85,8 +85,20 @@ func testClientDedupAndActivity(t *testing.T, s store.Store, clock *Clock) {
 	again := newClient(clock, "dcr_b", "key-1")
 	again.RegistrationTokenHash = "rat-newest"
 	dup, created, err := s.CreateClient(ctx, again, "")
-	if err != nil || created || dup.ID != first.ID || dup.RegistrationTokenHash != "rat-newest" {
-		t.Fatalf("identical unused registration = %+v created=%v err=%v; want dcr_a with the newest token", dup, created, err)
+	if err != nil || created || dup.ID != first.ID || dup.RegistrationTokenHash != "rat-newest" ||
+		len(dup.SharedTokenHashes) != 1 || dup.SharedTokenHashes[0] != first.RegistrationTokenHash {
+		t.Fatalf("identical unused registration = %+v created=%v err=%v; want dcr_a with the newest token and the first one shared", dup, created, err)
+	}
+	// A flood of identical registrations keeps a bounded list.
+	for i := range 3 * store.MaxSharedRegistrants {
+		again.RegistrationTokenHash = fmt.Sprintf("rat-flood-%d", i)
+		if _, _, err := s.CreateClient(ctx, again, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c, _ := s.Client(ctx, "dcr_a"); len(c.SharedTokenHashes) != store.MaxSharedRegistrants ||
+		c.SharedTokenHashes[0] != fmt.Sprintf("rat-flood-%d", 3*store.MaxSharedRegistrants-2) {
+		t.Fatalf("after a flood: %d shared tokens, newest %v", len(c.SharedTokenHashes), c.SharedTokenHashes)
 	}
 	if _, err := s.Client(ctx, "dcr_b"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("a deduplicated registration stored a second record")
