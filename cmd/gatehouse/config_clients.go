@@ -68,6 +68,11 @@ func buildClient(cc ClientConfig, bad func(field, format string, args ...any)) (
 		count(".client_id", "must be 1 to 255 characters without spaces or control characters")
 	case strings.HasPrefix(strings.ToLower(id), "https://"):
 		count(".client_id", "https:// client IDs name metadata documents (CIMD); allow their host under cimd.hosts instead")
+	case strings.HasPrefix(id, "usr_") || strings.HasPrefix(id, "dcr_"):
+		// A client_credentials token's sub is the client ID: it must never
+		// read as a user's subject (RFC 9700 §4.15), nor shadow a
+		// registered client.
+		count(".client_id", "the usr_ and dcr_ prefixes are reserved for user subjects and registered clients")
 	}
 	secret := cc.ClientSecret
 	if cc.ClientSecretFile != "" {

@@ -227,6 +227,8 @@ clients:
     grant_types: [client_credentials, password]
   - client_id: good
     redirect_uris: [https://b.example/cb]
+  - client_id: usr_robot
+    redirect_uris: [https://b.example/cb]
 `)
 	cfg, _, problems := LoadConfig(file, nil, nil)
 	got := map[string]string{}
@@ -243,6 +245,7 @@ clients:
 		"clients[4].grant_types[1]":   `"password" is not one of`,
 		"clients[4].grant_types":      "confidential client",
 		"clients[5].client_id":        "configured twice",
+		"clients[6].client_id":        "reserved",
 	}
 	for k, msg := range want {
 		if !strings.Contains(got[k], msg) {
