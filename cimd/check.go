@@ -89,7 +89,12 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	}
 	f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, r.config().Hosts))
 
-	resp, err := r.fetcher.Fetch(ctx, Request{Kind: KindDocument, URL: clientID})
+	var val *Validation
+	var invalid error
+	resp, err := r.fetcher.fetchValidated(ctx, Request{Kind: KindDocument, URL: clientID}, func(resp *Response) error {
+		val, invalid = ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
+		return invalid
+	})
 	if err != nil {
 		f.fail("fetch", fetchSpec(err), fmt.Sprintf("%s [outcome: %s]", errDetail(err), OutcomeOf(err)))
 		rep.Err = clientError("metadata document", err)
@@ -100,10 +105,9 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	fr := freshness(resp.Header, r.now(), r.config().Cache)
 	rep.Cache = &fr
 
-	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
 	f = append(f, val.Findings...)
-	if err != nil {
-		rep.Err = clientError("metadata document", err)
+	if invalid != nil {
+		rep.Err = clientError("metadata document", invalid)
 		r.checkRedirect(&f, rep, nil, redirectURI)
 		return rep
 	}
@@ -173,10 +177,14 @@ func (r *Resolver) checkKeys(ctx context.Context, f *findings, c *oauth.Client) 
 	if c.Metadata.JWKSURI == "" || c.AuthMethod() != oauth.AuthMethodPrivateKeyJWT {
 		return
 	}
-	resp, err := r.fetcher.Fetch(ctx, Request{Kind: KindJWKS, URL: c.Metadata.JWKSURI})
 	var ks *KeySet
+	var invalid error
+	_, err := r.fetcher.fetchValidated(ctx, Request{Kind: KindJWKS, URL: c.Metadata.JWKSURI}, func(resp *Response) error {
+		ks, invalid = parseKeySetResponse(c.Metadata.JWKSURI, resp)
+		return invalid
+	})
 	if err == nil {
-		ks, err = parseKeySetResponse(c.Metadata.JWKSURI, resp)
+		err = invalid
 	}
 	if err != nil {
 		f.fail("jwks-uri-keys", specAuth, fmt.Sprintf("jwks_uri %s: %v; the client cannot authenticate", c.Metadata.JWKSURI, err))
