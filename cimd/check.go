@@ -77,14 +77,14 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	}
 	if err := policy.CheckClientIDURL(clientID); err != nil {
 		f.fail("client-id-url", policy.SpecClientIDURL, ruleDetail(err))
-		rep.Err = clientError("client_id URL", err)
+		rep.Err = r.refused(clientError("client_id URL", err))
 		return rep
 	}
 	f.pass("client-id-url", policy.SpecClientIDURL, "a valid Client Identifier URL")
 	host := policy.ClientIDHost(clientID)
 	if err := r.config().Hosts.Check(host); err != nil {
 		f.fail("host-policy", policy.SpecTrustPolicy, ruleDetail(err))
-		rep.Err = clientError("client_id host", err)
+		rep.Err = r.refused(clientError("client_id host", err))
 		return rep
 	}
 	f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, r.config().Hosts))
