@@ -77,19 +77,24 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	}
 	if err := policy.CheckClientIDURL(clientID); err != nil {
 		f.fail("client-id-url", policy.SpecClientIDURL, ruleDetail(err))
-		rep.Err = clientError("client_id URL", err)
+		rep.Err = r.refused(clientError("client_id URL", err))
 		return rep
 	}
 	f.pass("client-id-url", policy.SpecClientIDURL, "a valid Client Identifier URL")
 	host := policy.ClientIDHost(clientID)
 	if err := r.config().Hosts.Check(host); err != nil {
 		f.fail("host-policy", policy.SpecTrustPolicy, ruleDetail(err))
-		rep.Err = clientError("client_id host", err)
+		rep.Err = r.refused(clientError("client_id host", err))
 		return rep
 	}
 	f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, r.config().Hosts))
 
-	resp, err := r.fetcher.Fetch(ctx, Request{Kind: KindDocument, URL: clientID})
+	var val *Validation
+	var invalid error
+	resp, err := r.fetcher.fetchValidated(ctx, Request{Kind: KindDocument, URL: clientID}, func(resp *Response) error {
+		val, invalid = ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
+		return invalid
+	})
 	if err != nil {
 		f.fail("fetch", fetchSpec(err), fmt.Sprintf("%s [outcome: %s]", errDetail(err), OutcomeOf(err)))
 		rep.Err = clientError("metadata document", err)
@@ -100,10 +105,9 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	fr := freshness(resp.Header, r.now(), r.config().Cache)
 	rep.Cache = &fr
 
-	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
 	f = append(f, val.Findings...)
-	if err != nil {
-		rep.Err = clientError("metadata document", err)
+	if invalid != nil {
+		rep.Err = clientError("metadata document", invalid)
 		r.checkRedirect(&f, rep, nil, redirectURI)
 		return rep
 	}
@@ -173,10 +177,14 @@ func (r *Resolver) checkKeys(ctx context.Context, f *findings, c *oauth.Client) 
 	if c.Metadata.JWKSURI == "" || c.AuthMethod() != oauth.AuthMethodPrivateKeyJWT {
 		return
 	}
-	resp, err := r.fetcher.Fetch(ctx, Request{Kind: KindJWKS, URL: c.Metadata.JWKSURI})
 	var ks *KeySet
+	var invalid error
+	_, err := r.fetcher.fetchValidated(ctx, Request{Kind: KindJWKS, URL: c.Metadata.JWKSURI}, func(resp *Response) error {
+		ks, invalid = parseKeySetResponse(c.Metadata.JWKSURI, resp)
+		return invalid
+	})
 	if err == nil {
-		ks, err = parseKeySetResponse(c.Metadata.JWKSURI, resp)
+		err = invalid
 	}
 	if err != nil {
 		f.fail("jwks-uri-keys", specAuth, fmt.Sprintf("jwks_uri %s: %v; the client cannot authenticate", c.Metadata.JWKSURI, err))

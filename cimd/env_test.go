@@ -3,6 +3,7 @@ package cimd
 import (
 	"crypto/x509"
 	"fmt"
+	"maps"
 	"sync"
 	"testing"
 	"time"
@@ -59,6 +60,13 @@ func (r *recorder) fetch(key string) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.fetches[key]
+}
+
+// fetchCounts is a copy of every fetch count, for exact comparisons.
+func (r *recorder) fetchCounts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return maps.Clone(r.fetches)
 }
 
 func (r *recorder) event(key string) int {

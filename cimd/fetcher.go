@@ -124,17 +124,37 @@ func (f *Fetcher) CloseIdleConnections() {
 	}
 }
 
-// Fetch performs one GET with every guard of the package doc. Errors are
-// *FetchError values classified by outcome.
-func (f *Fetcher) Fetch(ctx context.Context, req Request) (resp *Response, err error) {
+// Fetch performs one GET with every guard of the package doc and reports
+// it to the Observer: a 200 as ok, a 304 as not_modified, a failure under
+// its outcome. Errors are *FetchError values classified by outcome.
+func (f *Fetcher) Fetch(ctx context.Context, req Request) (*Response, error) {
+	return f.fetchValidated(ctx, req, nil)
+}
+
+// fetchValidated is Fetch for callers that validate what they fetched: the
+// outcome is reported only after validate has judged a 200 response, and
+// a body it refuses is reported as invalid_document rather than ok, so the
+// metric counts each fetch exactly once under its final outcome. validate
+// runs only for a 200; the error returned is the fetch's own (the caller's
+// closure keeps validate's). The latency reported excludes validation.
+func (f *Fetcher) fetchValidated(ctx context.Context, req Request, validate func(*Response) error) (*Response, error) {
 	start := f.now()
-	defer func() {
-		outcome := OutcomeOf(err)
-		if err == nil && resp.Status == http.StatusNotModified {
-			outcome = OutcomeNotModified
-		}
-		f.obs.fetchDone(req.Kind, outcome, f.now().Sub(start))
-	}()
+	resp, err := f.fetch(ctx, req, start)
+	took := f.now().Sub(start)
+	outcome := OutcomeOf(err)
+	switch {
+	case err != nil:
+	case resp.Status == http.StatusNotModified:
+		outcome = OutcomeNotModified
+	case validate != nil && validate(resp) != nil:
+		outcome = OutcomeInvalidDocument
+	}
+	f.obs.fetchDone(req.Kind, outcome, took)
+	return resp, err
+}
+
+// fetch is one GET, unreported.
+func (f *Fetcher) fetch(ctx context.Context, req Request, start time.Time) (*Response, error) {
 	if err := policy.CheckMetadataURL(string(req.Kind)+" URL", req.URL); err != nil {
 		outcome := OutcomePolicyDenied
 		if OutcomeOf(err) == OutcomeBlockedAddress {
@@ -168,7 +188,7 @@ func (f *Fetcher) Fetch(ctx context.Context, req Request) (resp *Response, err e
 		return nil, classifyTransportError(ctx, req.URL, httpReq.URL.Hostname(), err)
 	}
 	defer httpResp.Body.Close()
-	resp, err = f.readResponse(ctx, req, httpResp)
+	resp, err := f.readResponse(ctx, req, httpResp)
 	if err != nil {
 		return nil, err
 	}

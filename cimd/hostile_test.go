@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -103,6 +104,11 @@ func TestHostileDocumentHosts(t *testing.T) {
 			}
 			if tt.outcome != OutcomeOK && len(e.r.Entries()) != 0 {
 				t.Fatal("a failed fetch left a cache entry (CIMD -02 §5.2)")
+			}
+			// The metric counts the fetch once, under its final outcome:
+			// a 200 whose document then fails validation is not "ok".
+			if got, want := e.obs.fetchCounts(), map[string]int{"document/" + tt.outcome: 1}; !maps.Equal(got, want) {
+				t.Fatalf("fetches counted %v; want %v", got, want)
 			}
 		})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -120,6 +121,10 @@ func TestClientKeysRefusesHostileSets(t *testing.T) {
 			if oauth.Code(err) != oauth.ErrCodeInvalidClient || !strings.Contains(err.Error(), "jwks_uri: ") {
 				t.Fatalf("err = %v; want invalid_client about jwks_uri", err)
 			}
+			want := map[string]int{"document/ok": 1, "jwks/" + tt.outcome: 1}
+			if got := e.obs.fetchCounts(); !maps.Equal(got, want) {
+				t.Fatalf("fetches counted %v; want %v", got, want)
+			}
 		})
 	}
 }
@@ -170,6 +175,10 @@ func TestLogo(t *testing.T) {
 			ct, data, err := e.r.Logo(bg, c)
 			if got := OutcomeOf(err); got != tt.outcome {
 				t.Fatalf("outcome %q (%v); want %q", got, err, tt.outcome)
+			}
+			want := map[string]int{"document/ok": 1, "logo/" + tt.outcome: 1}
+			if got := e.obs.fetchCounts(); !maps.Equal(got, want) {
+				t.Fatalf("fetches counted %v; want %v", got, want)
 			}
 			if err != nil {
 				return

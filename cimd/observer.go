@@ -25,7 +25,15 @@ const (
 // Observer receives events for metrics. Implementations must be safe for
 // concurrent use and fast; a nil Observer is fine everywhere.
 type Observer interface {
-	// FetchDone reports one network fetch with its outcome label.
+	// FetchDone reports one fetch, exactly once, with its final outcome
+	// label (errors.go). A fetch that gets a 200 is reported after its body
+	// was validated: a document, key set or logo that breaks Gatehouse's
+	// rules (a logo that is not a PNG, JPEG, GIF or WebP image included) is
+	// invalid_document. A client_id the Resolver refuses before any I/O
+	// (cimd.enabled, the host allow and deny lists, the client_id URL rules)
+	// is reported as a document fetch with outcome policy_denied (or
+	// blocked_address for an ambiguous IP spelling) and d == 0: nothing was
+	// sent. Cache hits and failure-backoff refusals are not fetches.
 	FetchDone(kind Kind, outcome string, d time.Duration)
 	// CacheEvent reports a cache decision.
 	CacheEvent(kind Kind, event string)

@@ -131,18 +131,32 @@ func (r *Resolver) resolveDoc(ctx context.Context, clientID string) (*clientDoc,
 	return res.value, nil
 }
 
-// admit applies the checks that need no I/O.
+// admit applies the checks that need no I/O. A refusal is reported as a
+// document fetch outcome (see refused).
 func (r *Resolver) admit(clientID string) error {
 	if !r.config().Enabled {
-		return oauth.InvalidClient("client_id metadata documents are not enabled on this server (cimd.enabled)")
+		return r.refused(oauth.InvalidClient("client_id metadata documents are not enabled on this server (cimd.enabled)"))
 	}
 	if err := policy.CheckClientIDURL(clientID); err != nil {
-		return clientError("client_id URL", err)
+		return r.refused(clientError("client_id URL", err))
 	}
 	if err := r.config().Hosts.Check(policy.ClientIDHost(clientID)); err != nil {
-		return clientError("client_id host", err)
+		return r.refused(clientError("client_id host", err))
 	}
 	return nil
+}
+
+// refused reports a document fetch that Gatehouse decided against before
+// any I/O and returns err. The operator's policy (cimd.enabled, the host
+// allow and deny lists) and the client_id URL rules are policy_denied; a
+// host spelled as an ambiguous IP literal is blocked_address, as OutcomeOf
+// classifies it. The duration is zero: nothing was sent. Addresses
+// refused after DNS (private, loopback, metadata; cimd.trusted_private_urls
+// and cimd.allow_private_addresses) are refused by the fetcher's dialer
+// and reported there as blocked_address, with their latency.
+func (r *Resolver) refused(err error) error {
+	r.obs.fetchDone(KindDocument, OutcomeOf(err), 0)
+	return err
 }
 
 // parseDocument validates a fetched document for clientID. The URL

@@ -103,19 +103,25 @@ func (s *resourceStore[V]) refresh(key string, force bool) (*resource[V], error)
 	if havePrev { // even past its stale window: a 304 still proves it current
 		req.ETag, req.LastModified = prev.etag, prev.lastModified
 	}
-	resp, err := s.r.fetcher.Fetch(context.Background(), req)
+	// The body is parsed inside the reported fetch, so that a 200 whose
+	// body fails validation counts as invalid_document, not ok.
+	var value V
+	var invalid error
+	resp, err := s.r.fetcher.fetchValidated(context.Background(), req, func(resp *Response) error {
+		value, invalid = s.parse(key, resp)
+		return invalid
+	})
 	if err != nil {
 		return s.failed(key, prev, fresh, usable, now, err)
 	}
 	if resp.Status == http.StatusNotModified {
 		return s.revalidated(prev, resp, now), nil
 	}
-	value, err := s.parse(key, resp)
-	if err != nil {
+	if invalid != nil {
 		s.evict(key, havePrev)
-		until := s.r.backoff.fail(key, now, err)
-		s.r.log.Info("cimd: invalid response", "kind", string(s.kind), "url", key, "error", err, "backoff_until", until)
-		return nil, err
+		until := s.r.backoff.fail(key, now, invalid)
+		s.r.log.Info("cimd: invalid response", "kind", string(s.kind), "url", key, "error", invalid, "backoff_until", until)
+		return nil, invalid
 	}
 	fr := freshness(resp.Header, now, s.r.config().Cache)
 	res := &resource[V]{

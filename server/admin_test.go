@@ -28,7 +28,7 @@ type observedEnv struct {
 	admin *httptest.Server
 }
 
-func newObservedEnv(t *testing.T) *observedEnv {
+func newObservedEnv(t *testing.T, mutate ...func(*cimd.Config)) *observedEnv {
 	t.Helper()
 	host := newDocHost(t)
 	logs, metrics := &syncBuffer{}, NewMetrics()
@@ -38,6 +38,9 @@ func newObservedEnv(t *testing.T) *observedEnv {
 			cfg := cimd.DefaultConfig()
 			cfg.AllowPrivateAddresses = true
 			cfg.ExtraRootCAs = []*x509.Certificate{host.srv.Certificate()}
+			for _, m := range mutate {
+				m(&cfg)
+			}
 			log := slog.New(slog.NewJSONHandler(logs, nil))
 			r, err := cimd.NewResolver(cfg, cimd.Deps{Now: clock.Now, Observer: metrics,
 				OnDocumentChanged: func(id, old, new string) {

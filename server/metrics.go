@@ -46,10 +46,12 @@ func NewMetrics() *Metrics {
 	m.loginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_login_failures_total",
 		Help: "Failed sign-ins, by reason (bad_credentials, throttled, csrf)."}, []string{"reason"})
 	m.cimdFetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_fetches_total",
-		Help: "Fetches of client metadata documents, key sets and logos, by kind and outcome (ok, not_modified, timeout, too_large, blocked_address, bad_status, invalid_document, policy_denied, network_error)."},
+		Help: "Fetches of client metadata documents, key sets and logos, by kind and outcome (ok, not_modified, timeout, too_large, blocked_address, bad_status, invalid_document, policy_denied, network_error). " +
+			"Each fetch counts once, after its body is validated: a 200 whose document, key set or logo fails Gatehouse's rules is invalid_document. " +
+			"policy_denied counts client_ids refused before any fetch (cimd.enabled, cimd.hosts.allow/deny, client_id URL rules); addresses refused at dial time are blocked_address."},
 		[]string{"kind", "outcome"})
 	m.cimdDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "gatehouse_cimd_fetch_duration_seconds",
-		Help: "Latency of CIMD fetches, by kind.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"kind"})
+		Help: "Latency of CIMD fetches (network time, not validation), by kind; policy_denied refusals send nothing and are not observed.", Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"kind"})
 	m.cimdCache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_cache_events_total",
 		Help: "CIMD cache events, by cache (document, jwks, logo) and event (hit, miss, revalidated, stale_served, evicted, backoff, dropped)."},
 		[]string{"cache", "event"})
@@ -59,10 +61,14 @@ func NewMetrics() *Metrics {
 	return m
 }
 
-// FetchDone implements cimd.Observer.
+// FetchDone implements cimd.Observer. A policy refusal is counted but not
+// timed: it sends nothing, and as it happens on every request for a refused
+// host (no cache, no backoff) its zeros would drown the fetch latencies.
 func (m *Metrics) FetchDone(kind cimd.Kind, outcome string, d time.Duration) {
 	m.cimdFetches.WithLabelValues(string(kind), outcome).Inc()
-	m.cimdDuration.WithLabelValues(string(kind)).Observe(d.Seconds())
+	if outcome != cimd.OutcomePolicyDenied {
+		m.cimdDuration.WithLabelValues(string(kind)).Observe(d.Seconds())
+	}
 }
 
 // CacheEvent implements cimd.Observer.
