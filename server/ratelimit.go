@@ -117,9 +117,10 @@ func (k *keyedLimiter) cleanup(now time.Time) {
 	}
 }
 
-// loginLimiter throttles failed sign-ins per account and per client IP.
-// Per account stops guessing one password from many addresses; per IP
-// stops one address from spraying many accounts.
+// loginLimiter throttles failed sign-ins per account and per client
+// address, keyed by policy.AddressKey (an IPv6 host counts as its /64).
+// Per account stops guessing one password from many addresses; per
+// address stops one host from spraying many accounts.
 type loginLimiter struct {
 	account, ip *keyedLimiter
 }
@@ -131,13 +132,13 @@ func newLoginLimiter(l LoginLimits) *loginLimiter {
 	}
 }
 
-// begin admits one password check of account from ip, holding a unit
+// begin admits one password check of account from ipKey, holding a unit
 // of both allowances until finish; or it says how long to wait.
-func (l *loginLimiter) begin(account, ip string, now time.Time) time.Duration {
+func (l *loginLimiter) begin(account, ipKey string, now time.Time) time.Duration {
 	if wait := l.account.reserve(account, now); wait > 0 {
-		return max(wait, l.ip.peek(ip, now))
+		return max(wait, l.ip.peek(ipKey, now))
 	}
-	if wait := l.ip.reserve(ip, now); wait > 0 {
+	if wait := l.ip.reserve(ipKey, now); wait > 0 {
 		l.account.finish(account, now, false)
 		return wait
 	}
@@ -145,9 +146,9 @@ func (l *loginLimiter) begin(account, ip string, now time.Time) time.Duration {
 }
 
 // finish ends a check admitted by begin; only a failed one is counted.
-func (l *loginLimiter) finish(account, ip string, now time.Time, failed bool) {
+func (l *loginLimiter) finish(account, ipKey string, now time.Time, failed bool) {
 	l.account.finish(account, now, failed)
-	l.ip.finish(ip, now, failed)
+	l.ip.finish(ipKey, now, failed)
 }
 
 func (l *loginLimiter) cleanup(now time.Time) {
