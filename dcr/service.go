@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -200,9 +201,18 @@ func confidential(m oauth.ClientMetadata) bool {
 // dedupKey identifies a public registration by its metadata and the
 // address it came from: the same software re-registering from one place
 // maps to one record while that record is unused.
+//
+// "One place" is policy.AddressKey(ip), the IPv6 /64 rather than the
+// address: a host holds its whole /64 (RFC 4291 §2.5.4) and its temporary
+// addresses rotate within it (RFC 8981), so keyed on the address a CLI
+// re-registering on each start, or a flood from one host, would leave a
+// record per address. The cost is that registrants in one /64 sending
+// byte-identical public metadata share one unused record (the newest
+// registrant manages it); that already holds for everyone behind one IPv4
+// address, a NAT far larger than a /64, and ends with the first token.
 func dedupKey(m oauth.ClientMetadata, ip string) string {
 	b, _ := json.Marshal(m)
-	sum := sha256.Sum256(append(append(b, 0), ip...))
+	sum := sha256.Sum256(append(append(b, 0), policy.AddressKey(ip)...))
 	return hex.EncodeToString(sum[:])
 }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -73,17 +75,16 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	}
 	log := requestLogger(c, s.log)
 	account, ip := strings.ToLower(data.Username), c.RealIP()
-	if wait := s.limiter.wait(account, ip, s.now()); wait > 0 {
+	ipKey := policy.AddressKey(ip) // an IPv6 host as its /64 (RFC 4291 §2.5.4)
+	if wait := s.limiter.begin(account, ipKey, s.now()); wait > 0 {
 		s.metrics.loginFailed("throttled")
 		log.Warn("login throttled", "username", account, "ip", ip, "retry_after", wait)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		data.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", humanWait(wait))
 		return s.renderLogin(c, http.StatusTooManyRequests, data)
 	}
-	accounts := &Accounts{Store: s.store, Hasher: s.passwords, Now: s.now}
-	u, err := accounts.Authenticate(c.Request().Context(), data.Username, form.Get("password"))
+	u, err := s.checkPassword(c.Request().Context(), account, ipKey, data.Username, form.Get("password"))
 	if errors.Is(err, ErrBadCredentials) {
-		s.limiter.fail(account, ip, s.now())
 		s.metrics.loginFailed("bad_credentials")
 		Audit(c.Request().Context(), log, AuditLoginFailed, "username", account, "ip", ip)
 		data.Error = "Incorrect username or password."
@@ -103,6 +104,17 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	// 303 turns the POST into a GET (no 307 after credential entry:
 	// OAuth 2.1 §7.5.3).
 	return c.Redirect(http.StatusSeeOther, target)
+}
+
+// checkPassword runs one password check admitted by s.limiter.begin. The
+// check holds a unit of the account's and the address's allowance while
+// argon2 runs and keeps it only when the credentials are wrong, so a user
+// who signs in correctly is not penalised and concurrent guesses cannot
+// outrun the count (finish runs even if the check panics).
+func (s *Server) checkPassword(ctx context.Context, account, ipKey, name, password string) (u store.User, err error) {
+	defer func() { s.limiter.finish(account, ipKey, s.now(), errors.Is(err, ErrBadCredentials)) }()
+	accounts := &Accounts{Store: s.store, Hasher: s.passwords, Now: s.now}
+	return accounts.Authenticate(ctx, name, password)
 }
 
 // handleLogout ends the session.

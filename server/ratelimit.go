@@ -9,77 +9,118 @@ import (
 )
 
 // maxLimiterKeys bounds the memory of one keyed limiter. Keys whose bucket
-// has refilled are dropped by cleanup, so only keys with recent failures
-// count; past the bound, new keys are refused (fail closed) rather than
-// letting a flood of fresh keys erase the history of real ones.
+// has refilled and that have no check in flight are dropped by cleanup, so
+// only keys with recent or pending failures count; past the bound, new keys
+// are refused (fail closed) rather than letting a flood of fresh keys erase
+// the history of real ones.
 const maxLimiterKeys = 1 << 20
 
 // keyedLimiter is a token bucket per key that only failures drain: burst
-// failures are allowed, refilling at burst per window.
+// failures are allowed, refilling at burst per window. An attempt reserves
+// one unit of the allowance before its (slow) check runs and keeps it only
+// if the check fails, so checks in flight and failures recorded together
+// never exceed what the bucket holds: concurrent guesses cannot all be
+// checked before the first failure is counted.
 type keyedLimiter struct {
 	mu    sync.Mutex
 	every rate.Limit
 	burst int
-	m     map[string]*rate.Limiter
+	m     map[string]*failureBucket
+}
+
+// failureBucket is one key's recorded failures and its checks in flight.
+type failureBucket struct {
+	failures *rate.Limiter
+	inFlight int
 }
 
 func newKeyedLimiter(burst int, window time.Duration) *keyedLimiter {
 	return &keyedLimiter{
 		every: rate.Limit(float64(burst) / window.Seconds()),
 		burst: burst,
-		m:     map[string]*rate.Limiter{},
+		m:     map[string]*failureBucket{},
 	}
 }
 
-// wait returns how long key must wait before another attempt; zero means
-// it may try now.
-func (k *keyedLimiter) wait(key string, now time.Time) time.Duration {
+// reserve admits one attempt for key and returns zero, or returns how long
+// key must wait before another attempt. An admitted attempt must be ended
+// with finish.
+func (k *keyedLimiter) reserve(key string, now time.Time) time.Duration {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	l, ok := k.m[key]
+	b, ok := k.m[key]
+	if !ok {
+		if len(k.m) >= maxLimiterKeys {
+			return time.Minute
+		}
+		b = &failureBucket{failures: rate.NewLimiter(k.every, k.burst)}
+		k.m[key] = b
+	}
+	if wait := k.waitLocked(b, now); wait > 0 {
+		return wait
+	}
+	b.inFlight++
+	return 0
+}
+
+// peek is how long key must wait, without reserving anything.
+func (k *keyedLimiter) peek(key string, now time.Time) time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	b, ok := k.m[key]
 	if !ok {
 		if len(k.m) >= maxLimiterKeys {
 			return time.Minute
 		}
 		return 0
 	}
-	tokens := l.TokensAt(now)
-	if tokens >= 1 {
+	return k.waitLocked(b, now)
+}
+
+// waitLocked counts checks in flight as if they had failed already: that
+// is the worst case they can end in.
+func (k *keyedLimiter) waitLocked(b *failureBucket, now time.Time) time.Duration {
+	avail := b.failures.TokensAt(now) - float64(b.inFlight)
+	if avail >= 1 {
 		return 0
 	}
-	secs := (1 - tokens) / float64(k.every)
+	secs := (1 - avail) / float64(k.every)
 	return time.Duration(math.Ceil(secs * float64(time.Second)))
 }
 
-// fail records a failed attempt for key.
-func (k *keyedLimiter) fail(key string, now time.Time) {
+// finish ends an attempt admitted by reserve: a failure keeps the unit it
+// reserved, anything else gives it back.
+func (k *keyedLimiter) finish(key string, now time.Time, failed bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	l, ok := k.m[key]
-	if !ok {
-		if len(k.m) >= maxLimiterKeys {
-			return
-		}
-		l = rate.NewLimiter(k.every, k.burst)
-		k.m[key] = l
+	b, ok := k.m[key]
+	if !ok || b.inFlight == 0 {
+		return // not reserved; cleanup never drops a key with checks in flight
 	}
-	l.AllowN(now, 1)
+	b.inFlight--
+	if failed {
+		// The reservation guaranteed a token; ReserveN (not AllowN) records
+		// the failure even if rounding left a hair less than one.
+		b.failures.ReserveN(now, 1)
+	}
 }
 
-// cleanup forgets keys whose bucket is full again.
+// cleanup forgets keys whose bucket is full again and that have no check
+// in flight.
 func (k *keyedLimiter) cleanup(now time.Time) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	for key, l := range k.m {
-		if l.TokensAt(now) >= float64(k.burst) {
+	for key, b := range k.m {
+		if b.inFlight == 0 && b.failures.TokensAt(now) >= float64(k.burst) {
 			delete(k.m, key)
 		}
 	}
 }
 
-// loginLimiter throttles failed sign-ins per account and per client IP.
-// Per account stops guessing one password from many addresses; per IP
-// stops one address from spraying many accounts.
+// loginLimiter throttles failed sign-ins per account and per client
+// address, keyed by policy.AddressKey (an IPv6 host counts as its /64).
+// Per account stops guessing one password from many addresses; per
+// address stops one host from spraying many accounts.
 type loginLimiter struct {
 	account, ip *keyedLimiter
 }
@@ -91,14 +132,23 @@ func newLoginLimiter(l LoginLimits) *loginLimiter {
 	}
 }
 
-// wait is how long before account may be tried again from ip.
-func (l *loginLimiter) wait(account, ip string, now time.Time) time.Duration {
-	return max(l.account.wait(account, now), l.ip.wait(ip, now))
+// begin admits one password check of account from ipKey, holding a unit
+// of both allowances until finish; or it says how long to wait.
+func (l *loginLimiter) begin(account, ipKey string, now time.Time) time.Duration {
+	if wait := l.account.reserve(account, now); wait > 0 {
+		return max(wait, l.ip.peek(ipKey, now))
+	}
+	if wait := l.ip.reserve(ipKey, now); wait > 0 {
+		l.account.finish(account, now, false)
+		return wait
+	}
+	return 0
 }
 
-func (l *loginLimiter) fail(account, ip string, now time.Time) {
-	l.account.fail(account, now)
-	l.ip.fail(ip, now)
+// finish ends a check admitted by begin; only a failed one is counted.
+func (l *loginLimiter) finish(account, ipKey string, now time.Time, failed bool) {
+	l.account.finish(account, now, failed)
+	l.ip.finish(ipKey, now, failed)
 }
 
 func (l *loginLimiter) cleanup(now time.Time) {

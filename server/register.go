@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 const registerPath = "/register"
@@ -28,7 +29,8 @@ type RegisterLimits struct {
 	MaxBody int64
 }
 
-// registrationLimiter throttles registrations per client IP and globally.
+// registrationLimiter throttles registrations per client address (keyed
+// by policy.AddressKey) and globally.
 type registrationLimiter struct {
 	mu     sync.Mutex
 	perIP  map[string]*rate.Limiter
@@ -60,17 +62,18 @@ func (r *registrationLimiter) reconfigure(l RegisterLimits) {
 	r.global.SetBurst(2 * l.GlobalPerSecond)
 }
 
-// allow takes one token for ip and one globally, or says how long to wait.
-func (r *registrationLimiter) allow(ip string, now time.Time) (bool, time.Duration) {
+// allow takes one token for ipKey and one globally, or says how long to
+// wait.
+func (r *registrationLimiter) allow(ipKey string, now time.Time) (bool, time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	l, ok := r.perIP[ip]
+	l, ok := r.perIP[ipKey]
 	if !ok {
 		if len(r.perIP) >= maxLimiterKeys {
 			return false, time.Minute
 		}
 		l = rate.NewLimiter(r.ipRate, r.ipN)
-		r.perIP[ip] = l
+		r.perIP[ipKey] = l
 	}
 	if l.TokensAt(now) < 1 {
 		return false, waitFor(l, now)
@@ -102,7 +105,9 @@ func (r *registrationLimiter) cleanup(now time.Time) {
 func (s *Server) handleRegister(c echo.Context) error {
 	noStore(c)
 	ip := c.RealIP()
-	if ok, wait := s.regLimiter.allow(ip, s.now()); !ok {
+	// Counted per policy.AddressKey: an IPv6 host holds a whole /64, one
+	// subnet (RFC 4291 §2.5.4), and could otherwise rotate through it.
+	if ok, wait := s.regLimiter.allow(policy.AddressKey(ip), s.now()); !ok {
 		requestLogger(c, s.log).Warn("registration throttled", "ip", ip, "retry_after", wait)
 		return oauth.TooManyRequests(int(wait.Seconds()), "too many registrations; retry later")
 	}

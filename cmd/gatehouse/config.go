@@ -43,7 +43,7 @@ type DCRConfig struct {
 	ClientSecretTTL    time.Duration            `yaml:"client_secret_ttl" help:"Lifetime of issued client secrets; 0s means they do not expire (client_secret_expires_at = 0)."`
 	MaxBodyBytes       int64                    `yaml:"max_body_bytes" unit:"bytes" help:"Largest registration body accepted."`
 	MaxRedirectURIs    int                      `yaml:"max_redirect_uris" help:"Most redirect URIs one client may register."`
-	RateLimitPerIP     int                      `yaml:"rate_limit_per_ip" unit:"registrations per minute" help:"Registrations allowed from one client IP (through trusted_proxies)."`
+	RateLimitPerIP     int                      `yaml:"rate_limit_per_ip" unit:"registrations per minute" help:"Registrations allowed from one client IP (through trusted_proxies); an IPv6 client counts as its /64."`
 	RateLimitGlobal    int                      `yaml:"rate_limit_global" unit:"registrations per second" help:"Registrations allowed in all (burst twice that)."`
 	SoftwareStatements SoftwareStatementsConfig `yaml:"software_statements"`
 	// AllowClientCredentials is off by default: a client anyone can register
@@ -103,7 +103,7 @@ type LogConfig struct {
 type LoginConfig struct {
 	SessionTTL         time.Duration `yaml:"session_ttl" help:"How long a browser stays signed in."`
 	MaxFailuresAccount int           `yaml:"max_failures_per_account" unit:"attempts" help:"Failed sign-ins allowed for one account per login.failure_window before it is throttled."`
-	MaxFailuresIP      int           `yaml:"max_failures_per_ip" unit:"attempts" help:"Failed sign-ins allowed from one client IP per login.failure_window before it is throttled."`
+	MaxFailuresIP      int           `yaml:"max_failures_per_ip" unit:"attempts" help:"Failed sign-ins allowed from one client IP (an IPv6 client counts as its /64) per login.failure_window before it is throttled."`
 	FailureWindow      time.Duration `yaml:"failure_window" help:"Window over which the failure allowances refill."`
 }
 
