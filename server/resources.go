@@ -82,6 +82,9 @@ func checkResourceURI(raw string) error {
 		return fmt.Errorf("must not contain a query")
 	case u.User != nil || strings.ContainsAny(raw, "\\ \t\r\n"):
 		return fmt.Errorf("must not contain userinfo, backslashes or spaces")
+	case policy.CheckHost(bracketed(u.Hostname())) != nil:
+		// Found by fuzzing: "https://../" parsed with host "..".
+		return fmt.Errorf("host: %v", policy.CheckHost(bracketed(u.Hostname())))
 	case ambiguousPath(u.EscapedPath()):
 		return fmt.Errorf("must not contain . or .. segments or encoded slashes")
 	case u.Scheme == "https":
@@ -90,6 +93,14 @@ func checkResourceURI(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("must be https (http only on loopback)")
+}
+
+// bracketed puts an IPv6 literal back in the brackets URL.Hostname strips.
+func bracketed(host string) string {
+	if strings.Contains(host, ":") {
+		return "[" + host + "]"
+	}
+	return host
 }
 
 // ambiguousPath reports dot segments (plain or percent-encoded) and
