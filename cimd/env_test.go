@@ -7,29 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store/storetest"
 )
-
-// fakeClock is the injected clock; tests advance it instead of sleeping.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 9, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 // recorder is an Observer that counts what it is told.
 type recorder struct {
@@ -79,7 +59,7 @@ func (r *recorder) event(key string) int {
 type env struct {
 	host  *docHost
 	net   *testNet
-	clock *fakeClock
+	clock *storetest.Clock // injected: tests advance it instead of sleeping
 	obs   *recorder
 	cfg   Config
 	r     *Resolver
@@ -93,7 +73,7 @@ func testConfig() Config {
 
 func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	t.Helper()
-	e := &env{host: newDocHost(t), clock: newFakeClock(), obs: newRecorder(), cfg: testConfig()}
+	e := &env{host: newDocHost(t), clock: storetest.NewClock(), obs: newRecorder(), cfg: testConfig()}
 	e.net = newTestNet(e.host)
 	for _, m := range mutate {
 		m(&e.cfg)

@@ -19,11 +19,12 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	// Checked here, at issuance, rather than only at registration: it
 	// covers clients registered before the operator turned the grant off
 	// and CIMD documents that list it.
-	if !s.policy().clientCredentials.allows(client.Kind) {
+	pol := s.policy() // one snapshot: a reload may swap it meanwhile
+	if !pol.clientCredentials.allows(client.Kind) {
 		// The kinds that get here, dcr and cimd, name their config section.
 		return oauth.UnauthorizedClient("client_credentials is not open to %s clients on this server (%s.allow_client_credentials is off)", client.Kind, client.Kind)
 	}
-	aud, entries, err := s.policy().resources.resolve(form["resource"])
+	aud, entries, err := pol.resources.resolve(form["resource"])
 	if err != nil {
 		return err
 	}

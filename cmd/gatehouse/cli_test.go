@@ -9,9 +9,6 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -195,36 +192,8 @@ func TestRestartKeepsUsersAndKeys(t *testing.T) {
 // TestSIGTERMShutsDownGracefully runs the real binary and stops it the way
 // an init system does.
 func TestSIGTERMShutsDownGracefully(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
 	dir := t.TempDir()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", addr)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil && resp.StatusCode == 200 {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("server not ready: %v\n%s", err, logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	_, cmd, logs := startBinary(t, buildBinary(t), "--data-dir", dir)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +205,6 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 			t.Fatalf("exit: %v\n%s", err, logs.String())
 		}
 	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
 		t.Fatal("no exit within 10s of SIGTERM")
 	}
 	if !strings.Contains(logs.String(), "gatehouse stopped") {
@@ -248,5 +216,4 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 		t.Fatalf("store still locked after exit: %v", err)
 	}
 	st.Close()
-	_ = os.Remove(bin)
 }

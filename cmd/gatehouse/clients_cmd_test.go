@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -131,34 +127,8 @@ func TestDCRTokenCommands(t *testing.T) {
 
 // TestRegistrationSurvivesKill9: a 201 means the registration is on disk.
 func TestRegistrationSurvivesKill9(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "gatehouse")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
 	dir := t.TempDir()
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "serve", "--data-dir", dir, "--listen", addr)
-	cmd.Stderr = &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if resp, err := http.Get("http://" + addr + "/readyz"); err == nil {
-			resp.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not ready:\n%s", logs.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	addr, cmd, _ := startBinary(t, buildBinary(t), "--data-dir", dir)
 	resp, err := http.Post("http://"+addr+"/register", "application/json",
 		strings.NewReader(`{"redirect_uris":["http://127.0.0.1/cb"],"token_endpoint_auth_method":"none","client_name":"crash test"}`))
 	if err != nil {

@@ -59,6 +59,27 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// startBinary runs the built binary's serve command on a free port with
+// extra args, kills it when the test ends, and waits until /readyz answers.
+func startBinary(t *testing.T, bin string, args ...string) (addr string, cmd *exec.Cmd, logs *syncBuffer) {
+	t.Helper()
+	addr, logs = freeAddr(t), &syncBuffer{}
+	cmd = exec.Command(bin, append([]string{"serve", "--listen", addr}, args...)...)
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if status, _ := httpGet("http://" + addr + "/readyz"); status == http.StatusOK {
+			return addr, cmd, logs
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready:\n%s", logs.String())
+		}
+	}
+}
+
 func httpGet(url string) (int, string) {
 	resp, err := http.Get(url)
 	if err != nil {

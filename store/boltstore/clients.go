@@ -101,13 +101,7 @@ func (s *Store) CreateClient(ctx context.Context, c store.RegisteredClient, iatI
 // Client returns a live client.
 func (s *Store) Client(ctx context.Context, id string) (store.RegisteredClient, error) {
 	var c store.RegisteredClient
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := clientsTable.get(tx, s.now(), []byte(id), &c)
-		if err == nil && !ok {
-			err = fmt.Errorf("client %s: %w", id, store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(clientsTable, []byte(id), &c, "client "+id)
 	return c, err
 }
 

@@ -40,13 +40,7 @@ func (s *Store) CreateCode(ctx context.Context, c store.AuthCode) error {
 // Code returns a code record until it is swept.
 func (s *Store) Code(ctx context.Context, id string) (store.AuthCode, error) {
 	var c store.AuthCode
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := codesTable.get(tx, s.now(), []byte(id), &c)
-		if err == nil && !ok {
-			err = fmt.Errorf("code: %w", store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(codesTable, []byte(id), &c, "code")
 	return c, err
 }
 

@@ -29,13 +29,7 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 // Consent returns the user's consent for the client.
 func (s *Store) Consent(ctx context.Context, userID, clientID string) (store.Consent, error) {
 	var c store.Consent
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := consentsTable.get(tx, s.now(), indexKey(userID, clientID), &c)
-		if err == nil && !ok {
-			err = fmt.Errorf("consent: %w", store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(consentsTable, indexKey(userID, clientID), &c, "consent")
 	return c, err
 }
 

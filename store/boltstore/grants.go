@@ -70,13 +70,7 @@ func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
 // Grant returns a live grant.
 func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
 	var g store.Grant
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := grantsTable.get(tx, s.now(), []byte(id), &g)
-		if err == nil && !ok {
-			err = fmt.Errorf("grant: %w", store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(grantsTable, []byte(id), &g, "grant")
 	return g, err
 }
 
@@ -171,13 +165,7 @@ func countRevokeClientGrants(tx *bolt.Tx, now time.Time, clientID string) (int, 
 // RefreshToken returns a refresh token record until it expires.
 func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken, error) {
 	var rt store.RefreshToken
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := refreshTable.get(tx, s.now(), []byte(id), &rt)
-		if err == nil && !ok {
-			err = fmt.Errorf("refresh token: %w", store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(refreshTable, []byte(id), &rt, "refresh token")
 	return rt, err
 }
 

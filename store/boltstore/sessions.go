@@ -43,13 +43,7 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 // Session returns the live session with that ID.
 func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 	var sess store.Session
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := sessionsTable.get(tx, s.now(), []byte(id), &sess)
-		if err == nil && !ok {
-			err = fmt.Errorf("session: %w", store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(sessionsTable, []byte(id), &sess, "session")
 	return sess, err
 }
 

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // Bucket names. Secondary indexes hold only keys (values are empty).
@@ -117,6 +119,18 @@ func (t *table) get(tx *bolt.Tx, now time.Time, key []byte, out any) (bool, erro
 		return false, fmt.Errorf("%s: decode: %w", t.name, err)
 	}
 	return true, nil
+}
+
+// load reads the live record at key into out in a read transaction of its
+// own; a missing or expired record is store.ErrNotFound, named by what.
+func (s *Store) load(t *table, key []byte, out any, what string) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		ok, err := t.get(tx, s.now(), key, out)
+		if err == nil && !ok {
+			err = fmt.Errorf("%s: %w", what, store.ErrNotFound)
+		}
+		return err
+	})
 }
 
 // exists reports whether a live record is stored at key.

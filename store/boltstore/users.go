@@ -61,13 +61,7 @@ func (s *Store) userByName(tx *bolt.Tx, name string) (store.User, error) {
 // UserByID returns the user with that subject identifier.
 func (s *Store) UserByID(ctx context.Context, id string) (store.User, error) {
 	var u store.User
-	err := s.db.View(func(tx *bolt.Tx) error {
-		ok, err := usersTable.get(tx, s.now(), []byte(id), &u)
-		if err == nil && !ok {
-			err = fmt.Errorf("user id %s: %w", id, store.ErrNotFound)
-		}
-		return err
-	})
+	err := s.load(usersTable, []byte(id), &u, "user id "+id)
 	return u, err
 }
 
