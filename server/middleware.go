@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,6 +121,19 @@ func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		req.Body = http.MaxBytesReader(c.Response(), req.Body, s.cfg.BodyLimit)
 		return next(c)
+	}
+}
+
+// strictTransportSecurity tells browsers to use only https for this host
+// for maxAge (RFC 6797 §6.1). Set on every response, errors included:
+// a browser records it from whichever response it sees first.
+func strictTransportSecurity(maxAge time.Duration) echo.MiddlewareFunc {
+	value := "max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			c.Response().Header().Set("Strict-Transport-Security", value)
+			return next(c)
+		}
 	}
 }
 

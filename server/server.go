@@ -25,6 +25,10 @@ import (
 type Config struct {
 	// Issuer is the issuer identifier exactly as configured.
 	Issuer string
+	// HSTSMaxAge, when positive, puts Strict-Transport-Security with this
+	// max-age on every response (RFC 6797); set only when Gatehouse
+	// terminates TLS itself.
+	HSTSMaxAge time.Duration
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies []netip.Prefix
 	// AccessTokenTTL is the lifetime of access tokens; retired signing keys
@@ -196,6 +200,9 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
 	e.IPExtractor = ipExtractor(s.cfg.TrustedProxies)
+	if s.cfg.HSTSMaxAge > 0 {
+		e.Pre(strictTransportSecurity(s.cfg.HSTSMaxAge)) // before routing: 404s and 405s carry it too
+	}
 	e.Use(s.requestContext, s.accessLog, s.recoverPanics, s.limitBody)
 
 	for _, p := range s.metadataPaths() {

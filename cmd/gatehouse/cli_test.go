@@ -111,7 +111,7 @@ func TestConfigCheckCommand(t *testing.T) {
 
 // startServe runs `gatehouse serve` in-process and returns its base URL and
 // a stop function that waits for the shutdown.
-func startServe(t *testing.T, dir string) (string, func()) {
+func startServe(t *testing.T, dir string, mutate ...func(*Config)) (string, func()) {
 	t.Helper()
 	addr := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -119,10 +119,17 @@ func startServe(t *testing.T, dir string) (string, func()) {
 	env := &cliEnv{stdout: io.Discard, stderr: io.Discard, onListen: func(a net.Addr) { addr <- a }}
 	cfg := Defaults()
 	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	scheme := "http://"
+	if cfg.TLS.CertFile != "" {
+		scheme = "https://"
+	}
 	go func() { done <- serve(ctx, env, cfg, func() (Config, []Problem) { return cfg, nil }) }()
 	select {
 	case a := <-addr:
-		return "http://" + a.String(), func() {
+		return scheme + a.String(), func() {
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("serve: %v", err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
@@ -79,8 +80,13 @@ func serverConfig(cfg Config) server.Config {
 		proxies = append(proxies, netip.MustParsePrefix(p)) // validated already
 	}
 	resources, _ := buildResources(cfg.Resources) // validated already
+	var hsts time.Duration
+	if cfg.TLS.CertFile != "" {
+		hsts = cfg.TLS.HSTSMaxAge
+	}
 	return server.Config{
 		Issuer:         cfg.Issuer,
+		HSTSMaxAge:     hsts,
 		TrustedProxies: proxies,
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
 		RefreshIdleTTL: cfg.Tokens.RefreshIdleTTL,

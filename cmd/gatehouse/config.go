@@ -91,6 +91,10 @@ type ClientConfig struct {
 type TLSConfig struct {
 	CertFile string `yaml:"cert_file" help:"PEM certificate chain for HTTPS on the listener."`
 	KeyFile  string `yaml:"key_file" help:"PEM private key for tls.cert_file."`
+	// HSTSMaxAge applies only when Gatehouse terminates TLS itself: behind
+	// a TLS-terminating proxy, the proxy owns the header (and Gatehouse's
+	// plain-HTTP answers must not carry it, RFC 6797 §7.2).
+	HSTSMaxAge time.Duration `yaml:"hsts_max_age" help:"With tls.cert_file set, every response carries Strict-Transport-Security with this max-age, in whole seconds (RFC 6797), so browsers refuse plain http to this host afterwards; 0s sends no header. Without tls.cert_file (TLS ends at a proxy, which adds its own) it is never sent."`
 }
 
 // LogConfig controls the structured log on standard error.
@@ -138,6 +142,7 @@ func Defaults() Config {
 			RefreshIdleTTL: 30 * 24 * time.Hour,
 			RefreshMaxTTL:  90 * 24 * time.Hour,
 		},
+		TLS:    TLSConfig{HSTSMaxAge: 365 * 24 * time.Hour},
 		Server: ServerConfig{ShutdownTimeout: 20 * time.Second, BodyLimit: 64 << 10},
 		CIMD:   defaultCIMD(),
 		DCR: DCRConfig{
@@ -184,6 +189,9 @@ func (c *Config) Validate() []Problem {
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
 		bad("tls", "tls.cert_file and tls.key_file must be set together")
+	}
+	if c.TLS.HSTSMaxAge < 0 || c.TLS.HSTSMaxAge%time.Second != 0 {
+		bad("tls.hsts_max_age", "must be 0s or a whole number of seconds, got %s", c.TLS.HSTSMaxAge)
 	}
 	for i, cidr := range c.TrustedProxies {
 		if _, err := netip.ParsePrefix(cidr); err != nil {
