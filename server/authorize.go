@@ -35,7 +35,7 @@ func (s *Server) handleAuthorize(c echo.Context) error {
 	}
 	req, err := s.parseAuthorizeRequest(c.Request().Context(), params)
 	if err != nil {
-		return err
+		return s.holdErrorRedirect(c, params, err)
 	}
 	user, sess, err := s.currentUser(c)
 	signedIn := err == nil

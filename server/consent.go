@@ -107,7 +107,7 @@ func (s *Server) handleConsent(c echo.Context) error {
 	}
 	req, err := s.parseAuthorizeRequest(c.Request().Context(), params)
 	if err != nil {
-		return err
+		return s.holdErrorRedirect(c, params, err)
 	}
 	user, sess, err := s.currentUser(c)
 	if errors.Is(err, store.ErrNotFound) {

@@ -143,3 +143,30 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzErrorRedirectAllowed: for a self-registered or CIMD client and a
+// signed-out browser, no prompt value but one holding the exact word
+// "none" lets an error be redirected.
+func FuzzErrorRedirectAllowed(f *testing.F) {
+	for _, p := range []string{"", "none", "NONE", "none consent", " none", "none\x00", "nonE", "no ne", "login", "none\u00a0", "\u2003none"} {
+		f.Add(p, false)
+	}
+	f.Fuzz(func(t *testing.T, prompt string, signedIn bool) {
+		for _, kind := range []oauth.ClientKind{oauth.ClientDCR, oauth.ClientCIMD, oauth.ClientStatic} {
+			got := errorRedirectAllowed(kind, prompt, signedIn)
+			if kind == oauth.ClientStatic || signedIn {
+				if !got {
+					t.Fatalf("%s signedIn=%v prompt %q: redirect withheld", kind, signedIn, prompt)
+				}
+				continue
+			}
+			hasNone := false
+			for _, w := range strings.Fields(prompt) {
+				hasNone = hasNone || w == "none"
+			}
+			if got != hasNone {
+				t.Fatalf("%s signed out, prompt %q: allowed = %v", kind, prompt, got)
+			}
+		}
+	})
+}
