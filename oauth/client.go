@@ -61,6 +61,12 @@ type Client struct {
 	SecretHash []byte
 	// SecretExpiresAt is when the secret stops working; zero means never.
 	SecretExpiresAt time.Time
+	// MayIntrospect marks an operator-configured client (a resource
+	// server, a gateway) that may introspect every token Gatehouse issues
+	// and learn the user's login name (RFC 7662 §4: the server decides who
+	// may ask). Other clients may introspect only their own tokens. Never
+	// set from self-asserted metadata.
+	MayIntrospect bool
 	// Fingerprint identifies the security-relevant metadata (redirect URIs,
 	// auth method, keys, grant types, scope, name, logo); consent given
 	// under one fingerprint is not reused under another (CIMD -02 §8.4).

@@ -71,7 +71,7 @@ func newOAuthEnvFull(t *testing.T, opts envOptions, mutate ...func(*Config)) *oa
 	clients := []*oauth.Client{
 		{ID: "public-app", Metadata: oauth.ClientMetadata{ClientName: "Public App", TokenEndpointAuthMethod: oauth.AuthMethodNone,
 			RedirectURIs: []string{publicRedirect, "https://app.example.com/cb?tenant=1"}, GrantTypes: codeAndRefresh}},
-		{ID: "conf-app", SecretHash: secretHash(testSecret), Metadata: oauth.ClientMetadata{ClientName: "Confidential App",
+		{ID: "conf-app", SecretHash: secretHash(testSecret), MayIntrospect: true, Metadata: oauth.ClientMetadata{ClientName: "Confidential App",
 			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, RedirectURIs: []string{confRedirect},
 			GrantTypes: append(codeAndRefresh, oauth.GrantClientCredentials)}},
 		{ID: "post-app", SecretHash: secretHash(testSecret), Metadata: oauth.ClientMetadata{

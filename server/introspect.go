@@ -29,10 +29,17 @@ type introspection struct {
 }
 
 // handleIntrospect is the introspection endpoint (RFC 7662). Callers must
-// authenticate as confidential clients (resource servers are registered as
-// such); public clients are refused, so an anonymous party cannot probe
-// tokens. Access tokens are active until they expire unless revoked;
-// refresh tokens are reported only to the client they belong to.
+// authenticate as confidential clients; public clients are refused.
+//
+// Who learns what (RFC 7662 §4-5): anyone can register a confidential
+// client, so authentication alone proves nothing. An operator-configured
+// client with allow_introspection (a resource server, a gateway) learns
+// everything about any access token, the user's login name included.
+// Every other client learns only about tokens issued to itself, never the
+// username; any other token is reported {"active": false}, exactly as an
+// unknown one, so the answer reveals nothing. Access tokens are active
+// until they expire unless revoked; refresh tokens are reported only to
+// the client they belong to.
 func (s *Server) handleIntrospect(c echo.Context) error {
 	noStore(c)
 	form, err := postForm(c)
@@ -54,7 +61,7 @@ func (s *Server) handleIntrospect(c echo.Context) error {
 	if strings.HasPrefix(token, refreshPrefix) {
 		resp, err = s.introspectRefresh(c, caller, token)
 	} else {
-		resp, err = s.introspectAccess(c, token)
+		resp, err = s.introspectAccess(c, caller, token)
 	}
 	if err != nil {
 		return err
@@ -62,12 +69,17 @@ func (s *Server) handleIntrospect(c echo.Context) error {
 	return c.JSON(http.StatusOK, resp)
 }
 
-func (s *Server) introspectAccess(c echo.Context, token string) (introspection, error) {
+func (s *Server) introspectAccess(c echo.Context, caller *oauth.Client, token string) (introspection, error) {
 	claims, err := s.parseAccessToken(token)
 	if err != nil || !s.now().Before(claims.Expiry.Time()) {
 		return introspection{}, nil
 	}
 	ctx := c.Request().Context()
+	if !caller.MayIntrospect && claims.ClientID != caller.ID {
+		Audit(ctx, requestLogger(c, s.log), AuditPolicyDenial, "client_id", caller.ID,
+			"reason", "introspection of another client's token refused (the caller has no allow_introspection)")
+		return introspection{}, nil
+	}
 	revoked, err := s.store.AccessTokenRevoked(ctx, claims.ID)
 	if err != nil || revoked {
 		return introspection{}, err
@@ -81,6 +93,9 @@ func (s *Server) introspectAccess(c echo.Context, token string) (introspection, 
 	}
 	if claims.IssuedAt != nil {
 		resp.Iat = claims.IssuedAt.Time().Unix()
+	}
+	if !caller.MayIntrospect {
+		return resp, nil // the login name is for the parties the operator trusts
 	}
 	if u, err := s.store.UserByID(ctx, claims.Subject); err == nil {
 		resp.Username = u.Name

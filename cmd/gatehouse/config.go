@@ -84,6 +84,7 @@ type ClientConfig struct {
 	JWKSURI                 string          `yaml:"jwks_uri" help:"Instead of jwks: an https URL of the client's JWK Set."`
 	GrantTypes              []string        `yaml:"grant_types" help:"authorization_code, refresh_token, client_credentials. Default: authorization_code and refresh_token."`
 	Scope                   string          `yaml:"scope" help:"Space-separated scopes the client may request. Empty: any scope its resources accept."`
+	AllowIntrospection      bool            `yaml:"allow_introspection" help:"Let this client (a resource server or gateway, authenticated with a secret or keys) introspect every token Gatehouse issues, with the user's login name (RFC 7662). Every other confidential client may introspect only tokens issued to itself, without username; anything else is reported inactive."`
 }
 
 // TLSConfig enables HTTPS on the listener. Leave both empty to serve plain

@@ -139,10 +139,13 @@ func buildClient(cc ClientConfig, bad func(field, format string, args ...any)) (
 			count(fmt.Sprintf(".redirect_uris[%d]", j), "%v", err)
 		}
 	}
+	if cc.AllowIntrospection && method == oauth.AuthMethodNone {
+		count(".allow_introspection", "introspection needs a confidential client (a secret or keys)")
+	}
 	if before > 0 {
 		return nil, false
 	}
-	c := &oauth.Client{ID: cc.ClientID, Kind: oauth.ClientStatic, Metadata: oauth.ClientMetadata{
+	c := &oauth.Client{ID: cc.ClientID, Kind: oauth.ClientStatic, MayIntrospect: cc.AllowIntrospection, Metadata: oauth.ClientMetadata{
 		RedirectURIs: cc.RedirectURIs, TokenEndpointAuthMethod: method, GrantTypes: grants,
 		ResponseTypes: []string{oauth.ResponseTypeCode}, ClientName: cc.ClientName, Scope: cc.Scope,
 		JWKS: cc.JWKS, JWKSURI: cc.JWKSURI,

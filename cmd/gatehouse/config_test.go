@@ -229,6 +229,9 @@ clients:
     redirect_uris: [https://b.example/cb]
   - client_id: usr_robot
     redirect_uris: [https://b.example/cb]
+  - client_id: nosy-public
+    redirect_uris: [https://b.example/cb]
+    allow_introspection: true
 `)
 	cfg, _, problems := LoadConfig(file, nil, nil)
 	got := map[string]string{}
@@ -236,16 +239,17 @@ clients:
 		got[p.Key] = p.Msg
 	}
 	want := map[string]string{
-		"resources[1].prefix":         "must end with /",
-		"clients[1].client_id":        "CIMD",
-		"clients[2].client_secret":    "at least 16",
-		"clients[2].redirect_uris[0]": "forbidden scheme",
-		"clients[2].redirect_uris[1]": "non-loopback",
-		"clients[3].jwks":             "exactly one of jwks and jwks_uri",
-		"clients[4].grant_types[1]":   `"password" is not one of`,
-		"clients[4].grant_types":      "confidential client",
-		"clients[5].client_id":        "configured twice",
-		"clients[6].client_id":        "reserved",
+		"resources[1].prefix":            "must end with /",
+		"clients[1].client_id":           "CIMD",
+		"clients[2].client_secret":       "at least 16",
+		"clients[2].redirect_uris[0]":    "forbidden scheme",
+		"clients[2].redirect_uris[1]":    "non-loopback",
+		"clients[3].jwks":                "exactly one of jwks and jwks_uri",
+		"clients[4].grant_types[1]":      `"password" is not one of`,
+		"clients[4].grant_types":         "confidential client",
+		"clients[5].client_id":           "configured twice",
+		"clients[6].client_id":           "reserved",
+		"clients[7].allow_introspection": "confidential client",
 	}
 	for k, msg := range want {
 		if !strings.Contains(got[k], msg) {
