@@ -41,6 +41,16 @@ type stack struct {
 // client takes the DCR path.
 func startStack(t *testing.T, name string, docs *docHost) *stack {
 	t.Helper()
+	// Strict refresh-token reuse detection: the client tests replay a
+	// rotated-out refresh token right after the refresh and expect the
+	// grant revoked. The grace period has its own test (refresh_test.go).
+	return startStackWith(t, name, docs, "tokens:\n  refresh_token_grace_period: 0s\n")
+}
+
+// startStackWith is startStack with extra top-level YAML appended to the
+// configuration (for example a tokens: section).
+func startStackWith(t *testing.T, name string, docs *docHost, extra string) *stack {
+	t.Helper()
 	dir := t.TempDir()
 	ghPort, mcpPort := freePort(t), freePort(t)
 	s := &stack{
@@ -61,6 +71,7 @@ func startStack(t *testing.T, name string, docs *docHost) *stack {
 	case cimdInBuild:
 		fmt.Fprintf(&cfg, "cimd:\n  enabled: false\n")
 	}
+	cfg.WriteString(extra)
 	cfgPath := filepath.Join(dir, "gatehouse.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -13,15 +13,18 @@ import (
 // Audit event names. They are a contract with operators' alerting rules:
 // add new ones freely, never rename one.
 const (
-	AuditClientRegistered     = "client_registered"
-	AuditClientUpdated        = "client_updated"
-	AuditClientDeleted        = "client_deleted"
-	AuditClientExpired        = "client_expired"
-	AuditConsentGranted       = "consent_granted"
-	AuditConsentDenied        = "consent_denied"
-	AuditConsentRevoked       = "consent_revoked"
-	AuditDocumentChanged      = "cimd_document_changed"
-	AuditRefreshReuse         = "refresh_reuse"
+	AuditClientRegistered = "client_registered"
+	AuditClientUpdated    = "client_updated"
+	AuditClientDeleted    = "client_deleted"
+	AuditClientExpired    = "client_expired"
+	AuditConsentGranted   = "consent_granted"
+	AuditConsentDenied    = "consent_denied"
+	AuditConsentRevoked   = "consent_revoked"
+	AuditDocumentChanged  = "cimd_document_changed"
+	AuditRefreshReuse     = "refresh_reuse"
+	// AuditRefreshGrace: a rotated refresh token was accepted again within
+	// tokens.refresh_token_grace_period; nothing was revoked.
+	AuditRefreshGrace         = "refresh_grace"
 	AuditCodeReplay           = "code_replay"
 	AuditPolicyDenial         = "policy_denial"
 	AuditTokenRevoked         = "token_revoked"

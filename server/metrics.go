@@ -21,6 +21,7 @@ type Metrics struct {
 	httpDuration  *prometheus.HistogramVec
 	tokensIssued  *prometheus.CounterVec
 	refreshReuse  prometheus.Counter
+	refreshGrace  prometheus.Counter
 	codeReplay    prometheus.Counter
 	loginFailures *prometheus.CounterVec
 	cimdFetches   *prometheus.CounterVec
@@ -41,6 +42,8 @@ func NewMetrics() *Metrics {
 		Help: "Access tokens issued, by grant type."}, []string{"grant_type"})
 	m.refreshReuse = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_refresh_token_reuse_total",
 		Help: "Rotated refresh tokens presented again; each revoked its grant."})
+	m.refreshGrace = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_refresh_token_grace_total",
+		Help: "Rotated refresh tokens accepted again by their client within tokens.refresh_token_grace_period; none revoked anything."})
 	m.codeReplay = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_authorization_code_replay_total",
 		Help: "Authorization codes redeemed twice with a valid verifier; each revoked what it issued."})
 	m.loginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_login_failures_total",
@@ -55,7 +58,7 @@ func NewMetrics() *Metrics {
 	m.cimdCache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_cache_events_total",
 		Help: "CIMD cache events, by cache (document, jwks, logo) and event (hit, miss, revalidated, stale_served, evicted, backoff, dropped)."},
 		[]string{"cache", "event"})
-	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.codeReplay,
+	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.codeReplay,
 		m.loginFailures, m.cimdFetches, m.cimdDuration, m.cimdCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -142,6 +145,12 @@ func (m *Metrics) tokenIssued(grantType string) {
 func (m *Metrics) refreshReused() {
 	if m != nil {
 		m.refreshReuse.Inc()
+	}
+}
+
+func (m *Metrics) refreshGraceUsed() {
+	if m != nil {
+		m.refreshGrace.Inc()
 	}
 }
 

@@ -38,6 +38,10 @@ type Config struct {
 	// RefreshMaxTTL ends every grant this long after it began.
 	RefreshIdleTTL time.Duration
 	RefreshMaxTTL  time.Duration
+	// RefreshGrace is how long after a rotation the rotated-out refresh
+	// token may be presented again by its client and still be exchanged;
+	// 0 revokes the grant on any reuse.
+	RefreshGrace time.Duration
 	// Resources are the resource servers tokens may be issued for.
 	Resources []Resource
 	// SessionTTL is how long a sign-in lasts.

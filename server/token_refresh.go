@@ -42,7 +42,12 @@ func (s *Server) lookupRefreshToken(c echo.Context, raw string) (store.RefreshTo
 
 // exchangeRefreshToken rotates a refresh token (OAuth 2.1 §4.3.1): the old
 // token stops working, a new one is returned, and presenting the old one
-// again revokes the whole grant (RFC 9700 §4.14.2).
+// again revokes the whole grant (RFC 9700 §4.14.2) - unless it comes from
+// the same client within tokens.refresh_token_grace_period of its rotation
+// (processes racing on one credentials file), which gets a fresh pair and
+// revokes nothing. The client binding is checked before the store is
+// asked, so only the client the token was issued to ever reaches the
+// grace rule.
 func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form url.Values) error {
 	raw := form.Get("refresh_token")
 	if raw == "" {
@@ -97,7 +102,7 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 	if err != nil {
 		return err
 	}
-	_, err = s.store.RotateRefreshToken(ctx, id, now, nextRT, spec.issued())
+	rot, err := s.store.RotateRefreshToken(ctx, id, now, nextRT, spec.issued(), s.cfg.RefreshGrace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		s.metrics.refreshReused()
@@ -107,6 +112,11 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
 	case err != nil:
 		return err
+	}
+	if rot.Grace {
+		s.metrics.refreshGraceUsed()
+		Audit(ctx, requestLogger(c, s.log), AuditRefreshGrace, "client_id", client.ID, "grant_id", g.ID, "user_id", g.UserID,
+			"rotated_ago", now.Sub(rot.RotatedAt).String(), "grace_period", s.cfg.RefreshGrace.String())
 	}
 	access, err := s.signAccessToken(spec)
 	if err != nil {

@@ -90,6 +90,17 @@ type RefreshToken struct {
 	RotatedAt time.Time `json:"rotated_at,omitzero"`
 }
 
+// Rotation is the outcome of a successful RotateRefreshToken.
+type Rotation struct {
+	// Grant is the grant as updated.
+	Grant Grant
+	// Grace reports that the presented token had been rotated already and
+	// was accepted within the grace period; RotatedAt is when it was first
+	// rotated.
+	Grace     bool
+	RotatedAt time.Time
+}
+
 // GrantStore persists grants and their refresh tokens.
 type GrantStore interface {
 	// Grant returns a live grant.
@@ -116,10 +127,18 @@ type GrantStore interface {
 	// RotateRefreshToken atomically exchanges refresh token oldID for next:
 	// oldID is marked rotated, next is stored, at is recorded on the grant
 	// (expired access tokens are dropped from it) and LastUsedAt set to now.
-	// If oldID was already rotated, the whole grant is revoked instead and
-	// ErrRefreshReused is returned. ErrNotFound if oldID or its grant is
-	// gone or expired. Returns the grant as updated.
-	RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next RefreshToken, at IssuedToken) (Grant, error)
+	//
+	// If oldID was already rotated at most grace ago (now - RotatedAt <=
+	// grace, grace > 0), the exchange happens all the same and the result
+	// has Grace set: racing refreshes with one token all succeed, and
+	// RotatedAt keeps the first rotation's time, so the window never
+	// extends. If it was rotated longer ago (or grace is 0), the whole
+	// grant is revoked instead and ErrRefreshReused is returned (RFC 9700
+	// §4.14.2). ErrNotFound if oldID or its grant is gone or expired.
+	//
+	// Atomic under any number of concurrent calls: every call sees either
+	// the token unrotated (exactly one does) or rotated with its time.
+	RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next RefreshToken, at IssuedToken, grace time.Duration) (Rotation, error)
 	// RevokeAccessToken remembers a revoked access token until it expires.
 	RevokeAccessToken(ctx context.Context, t IssuedToken) error
 	// AccessTokenRevoked reports whether jti was revoked.
@@ -157,4 +176,12 @@ type ReplayStore interface {
 	// UseAssertionID records the jti of a client assertion (RFC 7523 §3)
 	// until expiresAt; ErrConflict if it was used before.
 	UseAssertionID(ctx context.Context, clientID, jti string, expiresAt time.Time) error
+}
+
+// WithinGrace reports whether a refresh token rotated at rotatedAt may
+// still be exchanged at now under a grace period: grace > 0 and now is at
+// most grace after rotatedAt. A clock that went backwards counts as within.
+// Every backend decides with this one rule.
+func WithinGrace(rotatedAt, now time.Time, grace time.Duration) bool {
+	return grace > 0 && now.Sub(rotatedAt) <= grace
 }

@@ -91,6 +91,7 @@ func serverConfig(cfg Config) server.Config {
 		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
 		RefreshIdleTTL: cfg.Tokens.RefreshIdleTTL,
 		RefreshMaxTTL:  cfg.Tokens.RefreshMaxTTL,
+		RefreshGrace:   cfg.Tokens.RefreshGracePeriod,
 		Resources:      resources,
 		SessionTTL:     cfg.Login.SessionTTL,
 		Login: server.LoginLimits{

@@ -117,6 +117,8 @@ type TokensConfig struct {
 	AccessTokenTTL time.Duration `yaml:"access_token_ttl" help:"Lifetime of JWT access tokens (exp - iat)."`
 	RefreshIdleTTL time.Duration `yaml:"refresh_token_idle_ttl" help:"A refresh token unused for this long expires."`
 	RefreshMaxTTL  time.Duration `yaml:"refresh_token_max_ttl" help:"Absolute lifetime of a grant: its refresh tokens stop working this long after the user approved."`
+	// RefreshGracePeriod lets racing refreshes of one client share a token.
+	RefreshGracePeriod time.Duration `yaml:"refresh_token_grace_period" help:"After a refresh token is rotated, how long the same client may present it again and get a fresh token pair without revoking anything (several processes sharing one credentials file, a retry after a lost response). Later reuse revokes the grant (RFC 9700 §4.14.2). 0s: strict, any reuse revokes."`
 }
 
 // ServerConfig tunes the HTTP server.
@@ -142,6 +144,11 @@ func Defaults() Config {
 			AccessTokenTTL: 10 * time.Minute,
 			RefreshIdleTTL: 30 * 24 * time.Hour,
 			RefreshMaxTTL:  90 * 24 * time.Hour,
+			// 10 s covers processes that race on one credentials file
+			// (milliseconds apart) and a retry after a lost response, and
+			// keeps short the window in which a stolen token's replay
+			// goes undetected (docs/configuration.md, "Refresh tokens").
+			RefreshGracePeriod: 10 * time.Second,
 		},
 		TLS:    TLSConfig{HSTSMaxAge: 365 * 24 * time.Hour},
 		Server: ServerConfig{ShutdownTimeout: 20 * time.Second, BodyLimit: 64 << 10},
@@ -230,6 +237,9 @@ func (c *Config) Validate() []Problem {
 	positive("tokens.refresh_token_max_ttl", c.Tokens.RefreshMaxTTL)
 	if c.Tokens.RefreshIdleTTL > c.Tokens.RefreshMaxTTL {
 		bad("tokens.refresh_token_idle_ttl", "%s is longer than tokens.refresh_token_max_ttl (%s)", c.Tokens.RefreshIdleTTL, c.Tokens.RefreshMaxTTL)
+	}
+	if g := c.Tokens.RefreshGracePeriod; g < 0 || g > 5*time.Minute {
+		bad("tokens.refresh_token_grace_period", "%s is outside 0s to 5m; the grace period only covers racing refreshes, and every second of it is a second a stolen token's replay goes unnoticed", g)
 	}
 	positive("server.shutdown_timeout", c.Server.ShutdownTimeout)
 	if c.Server.BodyLimit < 1<<10 {

@@ -38,7 +38,7 @@ func TestDefaultsAreValid(t *testing.T) {
 	if cfg.Issuer != "http://localhost:8080" || cfg.Listen != "127.0.0.1:8080" || cfg.DataDir != "./gatehouse-data" {
 		t.Fatalf("defaults = %+v", cfg)
 	}
-	if cfg.Tokens.AccessTokenTTL != 10*time.Minute || len(cfg.TrustedProxies) != 0 {
+	if cfg.Tokens.AccessTokenTTL != 10*time.Minute || cfg.Tokens.RefreshGracePeriod != 10*time.Second || len(cfg.TrustedProxies) != 0 {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 }
@@ -60,25 +60,27 @@ login:
   max_failures_per_account: 0
 tokens:
   access_token_ttl: 48h
+  refresh_token_grace_period: -1s
 surprise: true
 `)
 	env := []string{"GATEHOUSE_LOGIN_SESSION_TTL=soon", "GATEHOUSE_TYPO_KEY=1", "GATEHOUSE_ADMIN_PPROF=true", "HOME=/root"}
 	_, _, problems := LoadConfig(file, env, flags(t, "--server-body-limit", "12"))
 	want := map[string]string{
-		"issuer":                         "http is accepted only for loopback hosts",
-		"listen":                         "not host:port",
-		"tls.kee_file":                   "unknown key",
-		"tls":                            "must be set together",
-		"trusted_proxies[1]":             "not a CIDR",
-		"log.level":                      "not one of",
-		"log.format":                     "not one of",
-		"login.max_failures_per_account": "at least 1",
-		"tokens.access_token_ttl":        "longer than 24h",
-		"surprise":                       "unknown key",
-		"login.session_ttl":              "not a duration",
-		"GATEHOUSE_TYPO_KEY":             "unknown variable",
-		"server.body_limit":              "at least 1024",
-		"admin.pprof":                    "set admin.listen too",
+		"issuer":                            "http is accepted only for loopback hosts",
+		"listen":                            "not host:port",
+		"tls.kee_file":                      "unknown key",
+		"tls":                               "must be set together",
+		"trusted_proxies[1]":                "not a CIDR",
+		"log.level":                         "not one of",
+		"log.format":                        "not one of",
+		"login.max_failures_per_account":    "at least 1",
+		"tokens.access_token_ttl":           "longer than 24h",
+		"tokens.refresh_token_grace_period": "outside 0s to 5m",
+		"surprise":                          "unknown key",
+		"login.session_ttl":                 "not a duration",
+		"GATEHOUSE_TYPO_KEY":                "unknown variable",
+		"server.body_limit":                 "at least 1024",
+		"admin.pprof":                       "set admin.listen too",
 	}
 	got := map[string]string{}
 	for _, p := range problems {
@@ -283,5 +285,40 @@ func TestExampleConfigIsValid(t *testing.T) {
 func TestQuickstartConfigIsValid(t *testing.T) {
 	if code, _, errOut := gh(t, "", "config", "check", "--config", "../../testdata/quickstart.yaml"); code != 0 {
 		t.Fatalf("quickstart config = %d\n%s", code, errOut)
+	}
+}
+
+// TestRefreshGracePeriodSetting: the key, its variable and flag reach the
+// server's config; 0s (strict) and the 5m ceiling are accepted, more is not.
+func TestRefreshGracePeriodSetting(t *testing.T) {
+	tests := []struct {
+		name    string
+		file    string
+		env     []string
+		args    []string
+		want    time.Duration
+		problem bool
+	}{
+		{"file", "tokens: {refresh_token_grace_period: 30s}\n", nil, nil, 30 * time.Second, false},
+		{"strict", "tokens: {refresh_token_grace_period: 0s}\n", nil, nil, 0, false},
+		{"ceiling", "", []string{"GATEHOUSE_TOKENS_REFRESH_TOKEN_GRACE_PERIOD=5m"}, nil, 5 * time.Minute, false},
+		{"flag wins", "tokens: {refresh_token_grace_period: 30s}\n", nil, []string{"--tokens-refresh-token-grace-period", "2s"}, 2 * time.Second, false},
+		{"too long", "tokens: {refresh_token_grace_period: 6m}\n", nil, nil, 0, true},
+		{"negative", "", []string{"GATEHOUSE_TOKENS_REFRESH_TOKEN_GRACE_PERIOD=-5s"}, nil, 0, true},
+		{"not a duration", "tokens: {refresh_token_grace_period: ten}\n", nil, nil, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, problems := LoadConfig(writeFile(t, "c.yaml", tt.file), tt.env, flags(t, tt.args...))
+			if tt.problem {
+				if len(problems) != 1 || problems[0].Key != "tokens.refresh_token_grace_period" {
+					t.Fatalf("problems = %v; want one for tokens.refresh_token_grace_period", problems)
+				}
+				return
+			}
+			if len(problems) != 0 || cfg.Tokens.RefreshGracePeriod != tt.want || serverConfig(cfg).RefreshGrace != tt.want {
+				t.Fatalf("grace = %v (server %v), problems %v; want %v", cfg.Tokens.RefreshGracePeriod, serverConfig(cfg).RefreshGrace, problems, tt.want)
+			}
+		})
 	}
 }

@@ -169,16 +169,18 @@ func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken
 	return rt, err
 }
 
-// RotateRefreshToken exchanges a refresh token, or revokes the grant when
-// the token was already exchanged. Outcomes travel outside the Batch
-// function's error so that the revocation on reuse is committed.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken) (store.Grant, error) {
+// RotateRefreshToken exchanges a refresh token, accepts a rotated one
+// within grace of its rotation, or revokes the grant when it was rotated
+// longer ago. Outcomes travel outside the commit function's error so that
+// the revocation on reuse is committed. The whole decision runs in one
+// write transaction, so concurrent callers are serialised by bbolt.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken, grace time.Duration) (store.Rotation, error) {
 	var (
 		outcome error
-		updated store.Grant
+		result  store.Rotation
 	)
 	err := s.group.do(func(tx *bolt.Tx) error {
-		outcome, updated = nil, store.Grant{}
+		outcome, result = nil, store.Rotation{}
 		var old store.RefreshToken
 		ok, err := refreshTable.get(tx, now, []byte(oldID), &old)
 		if err != nil {
@@ -196,13 +198,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 			return nil
 		}
 		if !old.RotatedAt.IsZero() {
-			outcome = store.ErrRefreshReused
-			_, err := revokeGrant(tx, now, []byte(g.ID))
-			return err
-		}
-		old.RotatedAt = now
-		if err := refreshTable.put(tx, []byte(oldID), old.ExpiresAt, old); err != nil {
-			return err
+			if !store.WithinGrace(old.RotatedAt, now, grace) {
+				outcome = store.ErrRefreshReused
+				_, err := revokeGrant(tx, now, []byte(g.ID))
+				return err
+			}
+			result.Grace, result.RotatedAt = true, old.RotatedAt
+		} else {
+			old.RotatedAt = now
+			if err := refreshTable.put(tx, []byte(oldID), old.ExpiresAt, old); err != nil {
+				return err
+			}
 		}
 		next.GrantID = g.ID
 		if err := refreshTable.put(tx, []byte(next.ID), next.ExpiresAt, next); err != nil {
@@ -218,13 +224,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 			live = append(live, at)
 		}
 		g.AccessTokens, g.LastUsedAt = live, now
-		updated = g
+		result.Grant = g
 		return grantsTable.put(tx, []byte(g.ID), g.ExpiresAt, g)
 	})
 	if err != nil {
-		return store.Grant{}, err
+		return store.Rotation{}, err
 	}
-	return updated, outcome
+	return result, outcome
 }
 
 // RevokeAccessToken remembers a revoked access token until it expires.

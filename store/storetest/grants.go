@@ -163,9 +163,13 @@ func testRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
 	}
 	clock.Advance(time.Minute)
 	at2 := store.IssuedToken{JTI: "at-2", ExpiresAt: clock.Now().Add(10 * time.Minute)}
-	g, err := s.RotateRefreshToken(ctx, "rt1", clock.Now(), newRefresh(clock, "rt2"), at2)
+	rot, err := s.RotateRefreshToken(ctx, "rt1", clock.Now(), newRefresh(clock, "rt2"), at2, 0)
 	if err != nil {
 		t.Fatal(err)
+	}
+	g := rot.Grant
+	if rot.Grace {
+		t.Fatal("a first rotation reported as a grace use")
 	}
 	if !g.LastUsedAt.Equal(clock.Now()) || len(g.AccessTokens) != 2 || g.AccessTokens[1].JTI != "at-2" {
 		t.Fatalf("grant after rotation = %+v", g)
@@ -176,12 +180,13 @@ func testRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
 	// Expired access tokens are pruned from the grant on the next rotation.
 	clock.Advance(9 * time.Minute)
 	at3 := store.IssuedToken{JTI: "at-3", ExpiresAt: clock.Now().Add(10 * time.Minute)}
-	g, err = s.RotateRefreshToken(ctx, "rt2", clock.Now(), newRefresh(clock, "rt3"), at3)
+	rot, err = s.RotateRefreshToken(ctx, "rt2", clock.Now(), newRefresh(clock, "rt3"), at3, 0)
+	g = rot.Grant
 	if err != nil || len(g.AccessTokens) != 2 || g.AccessTokens[0].JTI != "at-2" {
 		t.Fatalf("after second rotation = %+v, %v; want at-1 pruned", g.AccessTokens, err)
 	}
 	// Reuse of a rotated token revokes the grant and its access tokens.
-	_, err = s.RotateRefreshToken(ctx, "rt1", clock.Now(), newRefresh(clock, "rt-x"), store.IssuedToken{})
+	_, err = s.RotateRefreshToken(ctx, "rt1", clock.Now(), newRefresh(clock, "rt-x"), store.IssuedToken{}, 0)
 	if !errors.Is(err, store.ErrRefreshReused) {
 		t.Fatalf("reuse: %v, want ErrRefreshReused", err)
 	}
@@ -193,7 +198,7 @@ func testRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
 			t.Fatalf("access token %s of the revoked grant is not revoked", jti)
 		}
 	}
-	if _, err := s.RotateRefreshToken(ctx, "rt3", clock.Now(), newRefresh(clock, "rt4"), store.IssuedToken{}); !errors.Is(err, store.ErrNotFound) {
+	if _, err := s.RotateRefreshToken(ctx, "rt3", clock.Now(), newRefresh(clock, "rt4"), store.IssuedToken{}, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("current token of a revoked grant: %v, want ErrNotFound", err)
 	}
 	if _, err := s.RefreshToken(ctx, "rt-x"); !errors.Is(err, store.ErrNotFound) {
@@ -221,7 +226,7 @@ func testConcurrentRefresh(t *testing.T, s store.Store, clock *Clock) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.RotateRefreshToken(ctx, "rt", clock.Now(), newRefresh(clock, fmt.Sprintf("next-%d", i)), store.IssuedToken{})
+			_, err := s.RotateRefreshToken(ctx, "rt", clock.Now(), newRefresh(clock, fmt.Sprintf("next-%d", i)), store.IssuedToken{}, 0)
 			results <- err
 		}()
 	}
