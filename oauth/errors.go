@@ -206,3 +206,16 @@ func TooManyRequests(retryAfterSeconds int, format string, args ...any) *Error {
 	e.RetryAfter = retryAfterSeconds
 	return e
 }
+
+// TemporarilyUnavailable: Gatehouse cannot serve the request now (for
+// example its storage is full or unreachable) but may shortly; nothing was
+// changed. Sent with HTTP 503 and Retry-After (RFC 9110 §15.6.4); the code
+// is RFC 6749 §4.1.2.1's.
+func TemporarilyUnavailable(retryAfterSeconds int, format string, args ...any) *Error {
+	e := New(ErrCodeTemporarilyUnavailable, http.StatusServiceUnavailable, format, args...)
+	if retryAfterSeconds < 1 {
+		retryAfterSeconds = 1
+	}
+	e.RetryAfter = retryAfterSeconds
+	return e
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // pageError is an error shown to a person as an HTML page, for browser
@@ -21,7 +22,9 @@ type pageError struct {
 	// OAuth, when set, is the OAuth error code the page stands for; it is
 	// shown so a developer can match it to the specification.
 	OAuth string
-	cause error
+	// RetryAfter, when positive, is sent as a Retry-After header (seconds).
+	RetryAfter int
+	cause      error
 }
 
 func (e *pageError) Error() string {
@@ -41,7 +44,7 @@ func pageErrorFrom(err *oauth.Error, title string) *pageError {
 	case 0, http.StatusUnauthorized: // 401 belongs to HTTP authentication, not to a page
 		status = http.StatusBadRequest
 	}
-	return &pageError{Status: status, Title: title, Detail: err.Description, OAuth: err.Code, cause: err.Cause()}
+	return &pageError{Status: status, Title: title, Detail: err.Description, OAuth: err.Code, RetryAfter: err.RetryAfter, cause: err.Cause()}
 }
 
 // pageTitle is the heading of an error page standing for an OAuth error.
@@ -67,6 +70,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 		log.Warn("error after response was sent", "err", err)
 		return
 	}
+	if ue := storeUnavailable(err); ue != nil {
+		s.writeError(c, log, ue, err)
+		return
+	}
 	var re *redirectError
 	if errors.As(err, &re) {
 		s.logError(log, re.err.Status, err)
@@ -81,13 +88,43 @@ func (s *Server) handleError(err error, c echo.Context) {
 		s.renderErrorPage(c, pe)
 		return
 	}
-	oe := toOAuthError(err)
+	s.writeError(c, log, toOAuthError(err), err)
+}
+
+// writeError sends oe, which stands for err (logged), as JSON, or as an
+// HTML page on browser routes.
+func (s *Server) writeError(c echo.Context, log *slog.Logger, oe *oauth.Error, err error) {
 	s.logError(log, oe.Status, err)
 	if html, _ := c.Get(ctxHTML).(bool); html {
 		s.renderErrorPage(c, pageErrorFrom(oe, pageTitle(oe)))
 		return
 	}
 	writeOAuthError(c, oe)
+}
+
+// storeRetryAfter is the Retry-After sent while the store cannot take
+// writes: long enough not to hammer a full disk, short enough that a
+// client's retry lands soon after space returns.
+const storeRetryAfter = 5
+
+// storeUnavailable maps a failure of the store to take the request now
+// (store.ErrUnavailable: disk full, database unreachable) to 503
+// temporarily_unavailable with Retry-After, wherever it surfaces, unless a
+// handler already answered it with a precise 4xx error. Nothing was
+// written, so the client may simply retry.
+func storeUnavailable(err error) *oauth.Error {
+	if !errors.Is(err, store.ErrUnavailable) {
+		return nil
+	}
+	var oe *oauth.Error
+	if errors.As(err, &oe) && oe.Status < 500 {
+		return nil
+	}
+	var pe *pageError
+	if errors.As(err, &pe) && pe.Status < 500 {
+		return nil
+	}
+	return oauth.TemporarilyUnavailable(storeRetryAfter, "the server cannot save changes right now; retry shortly").WithCause(err)
 }
 
 // toOAuthError maps any error to the OAuth error the client will see.

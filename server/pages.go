@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -76,6 +77,9 @@ func (s *Server) renderErrorPage(c echo.Context, pe *pageError) {
 	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "no-store")
+	if pe.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(pe.RetryAfter))
+	}
 	if err := s.render(c, pe.Status, "error", pe.Title, pe); err != nil {
 		requestLogger(c, s.log).Error("render error page", "err", err)
 		_ = c.String(http.StatusInternalServerError, "Something went wrong.")

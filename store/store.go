@@ -23,6 +23,11 @@ var (
 	ErrLocked = errors.New("store: locked by another process")
 	// ErrSchemaTooNew: the data was written by a newer Gatehouse.
 	ErrSchemaTooNew = errors.New("store: schema version is newer than this binary supports")
+	// ErrUnavailable: the backend cannot complete the operation now but
+	// may later, with nothing written: the disk is full, or the database
+	// server is unreachable. Callers answer 503 and let the client retry;
+	// it is never a reason to believe a record is missing.
+	ErrUnavailable = errors.New("store: temporarily unavailable")
 )
 
 // SweepResult says what a sweep removed.

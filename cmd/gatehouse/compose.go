@@ -22,7 +22,7 @@ func openStore(cfg Config) (*boltstore.Store, error) {
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w\n  The server holds the data directory while it runs. Stop it to run this command, or use another data_dir", err)
 	}
-	return st, err
+	return st, dataDirError(cfg.DataDir, err)
 }
 
 // clientResolver builds the chain every endpoint resolves clients through:

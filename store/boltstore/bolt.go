@@ -88,7 +88,7 @@ func Open(dir string, opts Options) (*Store, error) {
 
 // init creates the buckets and checks or records the schema version.
 func (s *Store) init() error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
@@ -168,7 +168,7 @@ func (s *Store) Secret(ctx context.Context, name string, generate func() ([]byte
 	if err != nil {
 		return nil, err
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketMeta)
 		if existing := b.Get(key); existing != nil { // lost a race: keep theirs
 			out = cloneBytes(existing)

@@ -108,7 +108,7 @@ func (s *Store) Client(ctx context.Context, id string) (store.RegisteredClient, 
 // UpdateClient replaces a client's record. A changed client is no longer
 // a duplicate of anything.
 func (s *Store) UpdateClient(ctx context.Context, c store.RegisteredClient) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		var old store.RegisteredClient
 		ok, err := clientsTable.get(tx, s.now(), []byte(c.ID), &old)
 		if err != nil {
@@ -128,7 +128,7 @@ func (s *Store) UpdateClient(ctx context.Context, c store.RegisteredClient) erro
 
 // DeleteClient removes a client and revokes its grants.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if !clientsTable.exists(tx, s.now(), []byte(id)) {
 			return fmt.Errorf("client %s: %w", id, store.ErrNotFound)
 		}
@@ -199,7 +199,7 @@ func (s *Store) CreateInitialAccessToken(ctx context.Context, t store.InitialAcc
 	if t.ID == "" || t.ExpiresAt.IsZero() || t.UsesLeft < 1 {
 		return fmt.Errorf("initial access token: ID, expiry and uses are required")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return iatTable.put(tx, []byte(t.ID), t.ExpiresAt, t)
 	})
 }

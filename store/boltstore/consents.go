@@ -21,7 +21,7 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 	if c.UserID == "" || c.ClientID == "" {
 		return fmt.Errorf("consent: user and client are required")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return consentsTable.put(tx, indexKey(c.UserID, c.ClientID), time.Time{}, c)
 	})
 }
@@ -54,7 +54,7 @@ func (s *Store) ConsentsByUser(ctx context.Context, userID string) ([]store.Cons
 
 // RevokeConsent deletes a consent and the user's grants to that client.
 func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		key := indexKey(userID, clientID)
 		if !consentsTable.exists(tx, s.now(), key) {
 			return fmt.Errorf("consent: %w", store.ErrNotFound)

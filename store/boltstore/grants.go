@@ -64,7 +64,7 @@ func revokeGrant(tx *bolt.Tx, now time.Time, id []byte) (bool, error) {
 
 // CreateGrant stores a grant.
 func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return putGrant(tx, g) })
+	return s.update(func(tx *bolt.Tx) error { return putGrant(tx, g) })
 }
 
 // Grant returns a live grant.
@@ -122,7 +122,7 @@ func (s *Store) ClientGrantCounts(ctx context.Context) (map[string]int, error) {
 
 // RevokeGrant deletes a grant and revokes its access tokens.
 func (s *Store) RevokeGrant(ctx context.Context, id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		ok, err := revokeGrant(tx, s.now(), []byte(id))
 		if err == nil && !ok {
 			err = fmt.Errorf("grant: %w", store.ErrNotFound)
@@ -134,7 +134,7 @@ func (s *Store) RevokeGrant(ctx context.Context, id string) error {
 // RevokeClientGrants revokes every grant of a client.
 func (s *Store) RevokeClientGrants(ctx context.Context, clientID string) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.update(func(tx *bolt.Tx) error {
 		var err error
 		n, err = countRevokeClientGrants(tx, s.now(), clientID)
 		return err
@@ -238,7 +238,7 @@ func (s *Store) RevokeAccessToken(ctx context.Context, t store.IssuedToken) erro
 	if t.JTI == "" || t.ExpiresAt.IsZero() {
 		return fmt.Errorf("revoke access token: jti and expiry are required")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return revokedTable.put(tx, []byte(t.JTI), t.ExpiresAt, t)
 	})
 }

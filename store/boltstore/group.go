@@ -101,9 +101,10 @@ func (g *groupCommitter) commit(group []*groupCall) {
 	case failed != nil && len(group) > 1:
 		// Isolate the failure: every function runs again, alone.
 		for _, c := range group {
-			c.done <- g.db.Update(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) })
+			c.done <- unavailable(g.db.Update(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) }))
 		}
 	default:
+		err = unavailable(err)
 		for _, c := range group {
 			c.done <- err
 		}

@@ -37,7 +37,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, pub
 		return fmt.Errorf("rotate: the new key needs an ID and must be active")
 	}
 	now := s.now()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		if keysTable.exists(tx, now, []byte(next.ID)) {
 			return fmt.Errorf("signing key %s: %w", next.ID, store.ErrConflict)
 		}

@@ -49,7 +49,7 @@ func (s *Store) Session(ctx context.Context, id string) (store.Session, error) {
 
 // DeleteSession removes the session if it exists.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		return sessionsTable.del(tx, s.now(), []byte(id))
 	})
 }

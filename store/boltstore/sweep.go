@@ -36,7 +36,7 @@ func (s *Store) sweepOnce(now time.Time, res *store.SweepResult) (more bool, err
 		clients []string
 	)
 	limit := uint64(now.UnixNano())
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.update(func(tx *bolt.Tx) error {
 		n, more, clients = 0, false, nil
 		idx := tx.Bucket(bucketExpiry)
 		var due [][]byte

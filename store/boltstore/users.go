@@ -19,7 +19,7 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 		return fmt.Errorf("create user: ID and name are required")
 	}
 	now := s.now()
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		names := tx.Bucket(bucketUsersByName)
 		if names.Get([]byte(u.Name)) != nil {
 			return fmt.Errorf("user %q: %w", u.Name, store.ErrConflict)
@@ -85,7 +85,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
 
 // SetPassword replaces the password hash of the named user.
 func (s *Store) SetPassword(ctx context.Context, name, hash string, now time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		u, err := s.userByName(tx, name)
 		if err != nil {
 			return err
@@ -99,7 +99,7 @@ func (s *Store) SetPassword(ctx context.Context, name, hash string, now time.Tim
 // DeleteUser removes the named user with their sessions, consents and
 // grants.
 func (s *Store) DeleteUser(ctx context.Context, name string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		u, err := s.userByName(tx, name)
 		if err != nil {
 			return err
