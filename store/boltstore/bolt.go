@@ -130,18 +130,6 @@ func (s *Store) Ping(ctx context.Context) error {
 	})
 }
 
-// Check runs bbolt's consistency check and returns every problem found.
-func (s *Store) Check() error {
-	var errs []error
-	err := s.db.View(func(tx *bolt.Tx) error {
-		for e := range tx.Check() {
-			errs = append(errs, e)
-		}
-		return nil
-	})
-	return errors.Join(append(errs, err)...)
-}
-
 // SchemaVersion returns the recorded schema version.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v int
