@@ -27,7 +27,7 @@ import (
 func TestConcurrentRefresh(t *testing.T) {
 	const processes = 4
 	t.Run("default-grace", func(t *testing.T) {
-		st := startStackWith(t, "refresh-grace", nil, "") // the default grace period
+		st := startStackWith(t, "refresh-grace", nil, stackOptions{}) // the default grace period
 		clientID := registerPublicClient(t, st, "Gatehouse e2e concurrent refresh")
 		cfg, tok := authorizeXOAuth2(t, st, clientID)
 		got, errs := refreshConcurrently(cfg, tok, processes)

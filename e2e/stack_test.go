@@ -44,19 +44,37 @@ func startStack(t *testing.T, name string, docs *docHost) *stack {
 	// Strict refresh-token reuse detection: the client tests replay a
 	// rotated-out refresh token right after the refresh and expect the
 	// grant revoked. The grace period has its own test (refresh_test.go).
-	return startStackWith(t, name, docs, "tokens:\n  refresh_token_grace_period: 0s\n")
+	return startStackWith(t, name, docs, stackOptions{extra: strictRefresh})
 }
 
-// startStackWith is startStack with extra top-level YAML appended to the
-// configuration (for example a tokens: section).
-func startStackWith(t *testing.T, name string, docs *docHost, extra string) *stack {
+// strictRefresh turns the refresh-token grace period off.
+const strictRefresh = "tokens:\n  refresh_token_grace_period: 0s\n"
+
+// stackOptions vary the stack for the tests that need another shape; the
+// zero value is Gatehouse's defaults with the resource at /mcp.
+type stackOptions struct {
+	// extra is top-level YAML appended to the configuration (for example
+	// a tokens: section).
+	extra string
+	// originResource makes the resource a path-less origin
+	// (http://127.0.0.1:MCPPORT), so configured in both Gatehouse and the
+	// demo server, instead of http://127.0.0.1:MCPPORT/mcp.
+	originResource bool
+}
+
+// startStackWith is startStack with options.
+func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions) *stack {
 	t.Helper()
+	mcpPath := "/mcp"
+	if opts.originResource {
+		mcpPath = ""
+	}
 	dir := t.TempDir()
 	ghPort, mcpPort := freePort(t), freePort(t)
 	s := &stack{
 		name:   name,
 		issuer: fmt.Sprintf("http://127.0.0.1:%d", ghPort),
-		mcpURL: fmt.Sprintf("http://127.0.0.1:%d/mcp", mcpPort),
+		mcpURL: fmt.Sprintf("http://127.0.0.1:%d%s", mcpPort, mcpPath),
 		cimd:   docs != nil,
 		docs:   docs,
 	}
@@ -71,7 +89,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, extra string) *sta
 	case cimdInBuild:
 		fmt.Fprintf(&cfg, "cimd:\n  enabled: false\n")
 	}
-	cfg.WriteString(extra)
+	cfg.WriteString(opts.extra)
 	cfgPath := filepath.Join(dir, "gatehouse.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -95,7 +113,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, extra string) *sta
 	s.mcp = startProc(t, name+"-demo-mcp", nil, nil, demoMCPBin,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", mcpPort), "--issuer", s.issuer,
 		"--resource", s.mcpURL, "--scope", mcpScope, "--log-level", "debug")
-	waitHTTP(t, s.mcp, fmt.Sprintf("http://127.0.0.1:%d/.well-known/oauth-protected-resource/mcp", mcpPort))
+	waitHTTP(t, s.mcp, fmt.Sprintf("http://127.0.0.1:%d/.well-known/oauth-protected-resource%s", mcpPort, mcpPath))
 	return s
 }
 

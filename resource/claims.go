@@ -16,7 +16,8 @@ type Claims struct {
 	Subject string
 	// ClientID is client_id: the OAuth client the token was issued to.
 	ClientID string
-	// Audience is aud; it always contains Config.Resource.
+	// Audience is aud; it always names Config.Resource (as a URI: see
+	// Config.Resource).
 	Audience []string
 	// Scopes is scope split on spaces (nil when absent).
 	Scopes []string

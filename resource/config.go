@@ -50,7 +50,10 @@ var asymmetricAlgorithms = []jose.SignatureAlgorithm{
 type Config struct {
 	// Resource is the resource's canonical URL, e.g. the MCP endpoint
 	// "https://mcp.example.com/mcp". A token is accepted only if its aud
-	// contains exactly this string (RFC 9068 §4 step 4, RFC 8707), and it is
+	// contains this URI (RFC 9068 §4 step 4, RFC 8707), compared after RFC
+	// 3986 §6.2.2-§6.2.3 normalization (oauth.SameResource: case of scheme
+	// and host, default port, empty path and "/", percent-encoded
+	// unreserved characters), and it is
 	// the "resource" of the RFC 9728 metadata. Configure the same string as
 	// a resources[].uri in Gatehouse.
 	Resource string

@@ -18,12 +18,14 @@
 //     at both well-known paths MCP clients probe.
 //
 // The package is a library for resource servers, separate from the
-// authorization server's own packages: it depends on no Gatehouse internals
-// and works with any authorization server that issues RFC 9068 tokens.
-// Per the MCP authorization rules it only accepts tokens whose audience is
-// this resource, and it never hands the raw token on: Claims carries what
-// was verified, not the credential, so a handler has nothing to pass
-// through to another service.
+// authorization server's own packages: it depends only on the leaf package
+// oauth (standard library only), whose oauth.SameResource is the one rule
+// for when two spellings name the same resource, and it works with any
+// authorization server that issues RFC 9068 tokens. Per the MCP
+// authorization rules it only accepts tokens whose audience is this
+// resource (compared as a URI, RFC 3986 §6.2.2-§6.2.3), and it never hands
+// the raw token on: Claims carries what was verified, not the credential,
+// so a handler has nothing to pass through to another service.
 //
 // A server protects a handler in a few lines:
 //

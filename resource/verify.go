@@ -10,6 +10,8 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // Verifier checks access tokens for one resource and serves its metadata.
@@ -167,7 +169,7 @@ func (v *Verifier) checkClaims(c *wireClaims) error {
 	switch {
 	case c.Issuer != v.cfg.Issuer:
 		return newError(ErrIssuer, nil, "the token was not issued by %s", v.cfg.Issuer)
-	case !slices.Contains(c.Audience, v.cfg.Resource):
+	case !slices.ContainsFunc(c.Audience, v.isResource):
 		// MCP: a server must only accept tokens issued for itself.
 		return newError(ErrAudience, nil, "the token's audience does not include %s", v.cfg.Resource)
 	case c.Expiry == nil:
@@ -188,6 +190,14 @@ func (v *Verifier) checkClaims(c *wireClaims) error {
 		return newError(ErrMissingClaim, nil, "the token has no jti")
 	}
 	return nil
+}
+
+// isResource reports whether an aud value names this resource: the same
+// URI after RFC 3986 normalization (oauth.SameResource, the rule Gatehouse
+// matches resource indicators with), so "https://mcp.example.com/" in aud
+// is accepted by a resource configured as "https://mcp.example.com".
+func (v *Verifier) isResource(aud string) bool {
+	return aud == v.cfg.Resource || oauth.SameResource(aud, v.cfg.Resource)
 }
 
 func (c *wireClaims) claims() *Claims {

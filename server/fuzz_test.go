@@ -93,18 +93,24 @@ func FuzzParseBasic(f *testing.F) {
 }
 
 // FuzzCheckResourceURI: an accepted resource indicator is absolute, has no
-// fragment, query, userinfo or dot segment.
+// fragment, query, userinfo or dot segment, and its normal form is itself
+// accepted, unchanged, and names the same resource.
 func FuzzCheckResourceURI(f *testing.F) {
-	for _, s := range []string{"https://mcp.example.com/mcp", "https://a/b/../c", "https://a/%2e%2e/c", "http://127.0.0.1:1/x", "https://a#b"} {
+	for _, s := range []string{"https://mcp.example.com/mcp", "https://a/b/../c", "https://a/%2e%2e/c", "http://127.0.0.1:1/x", "https://a#b",
+		"HTTPS://MCP.example.com:443", "https://a/%2E%2e/c", "https://a/%6dcp"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		if checkResourceURI(raw) != nil {
+		key, err := checkResourceURI(raw)
+		if err != nil {
 			return
 		}
 		u, err := url.Parse(raw)
 		if err != nil || !u.IsAbs() || u.Fragment != "" || u.RawQuery != "" || u.User != nil || strings.Contains(raw, "/../") {
 			t.Fatalf("accepted %q", raw)
+		}
+		if again, err := checkResourceURI(key); err != nil || again != key || !oauth.SameResource(raw, key) {
+			t.Fatalf("normal form %q of %q: %q, %v", key, raw, again, err)
 		}
 	})
 }

@@ -14,15 +14,22 @@ import (
 // Resource is a resource server Gatehouse issues tokens for (RFC 8707),
 // named by an exact URI or by a URI prefix, with the scopes it accepts.
 type Resource struct {
-	// URI matches exactly (string comparison). Set URI or Prefix.
+	// URI matches a requested resource that is the same URI after RFC 3986
+	// normalization (oauth.NormalizeResource): "https://mcp.example.com"
+	// matches "https://mcp.example.com/" and "HTTPS://MCP.example.com:443".
+	// Tokens name it in aud exactly as configured. Set URI or Prefix.
 	URI string
-	// Prefix matches any resource under it; it must end with "/" so that
-	// https://mcp.example.com/t/ cannot match https://mcp.example.com/tx.
+	// Prefix matches any resource under it, compared after the same
+	// normalization; it must end with "/" so that https://mcp.example.com/t/
+	// cannot match https://mcp.example.com/tx.
 	Prefix string
 	// Scopes are the scopes this resource accepts.
 	Scopes []string
 	// Default is used when a request names no resource.
 	Default bool
+
+	// key is the normal form of URI or Prefix.
+	key string
 }
 
 // Resources is the configured set of resource servers.
@@ -30,19 +37,25 @@ type Resources struct {
 	list []Resource
 }
 
-// NewResources validates the resource list.
+// NewResources validates the resource list. Two entries that normalize to
+// the same URI or prefix are refused: a request could not tell them apart.
 func NewResources(list []Resource) (*Resources, error) {
+	list = slices.Clone(list)
 	defaults := 0
-	for i, r := range list {
+	for i := range list {
+		r := &list[i]
 		switch {
 		case (r.URI == "") == (r.Prefix == ""):
 			return nil, fmt.Errorf("resources[%d]: set exactly one of uri and prefix", i)
 		case r.URI != "":
-			if err := checkResourceURI(r.URI); err != nil {
+			key, err := checkResourceURI(r.URI)
+			if err != nil {
 				return nil, fmt.Errorf("resources[%d].uri: %w", i, err)
 			}
+			r.key = key
 		default:
-			if err := checkResourceURI(r.Prefix); err != nil {
+			key, err := checkResourceURI(r.Prefix)
+			if err != nil {
 				return nil, fmt.Errorf("resources[%d].prefix: %w", i, err)
 			}
 			if !strings.HasSuffix(r.Prefix, "/") {
@@ -50,6 +63,12 @@ func NewResources(list []Resource) (*Resources, error) {
 			}
 			if r.Default {
 				return nil, fmt.Errorf("resources[%d]: only an exact uri can be the default", i)
+			}
+			r.key = key
+		}
+		for j := range i {
+			if list[j].key == r.key && (list[j].URI == "") == (r.URI == "") {
+				return nil, fmt.Errorf("resources[%d]: names the same resource as resources[%d] (%s)", i, j, r.key)
 			}
 		}
 		if r.Default {
@@ -67,32 +86,34 @@ func NewResources(list []Resource) (*Resources, error) {
 	return &Resources{list: list}, nil
 }
 
-// checkResourceURI applies RFC 8707 §2: an absolute URI without a
-// fragment. Gatehouse also requires https (or http on loopback, for
-// development) and refuses queries and dot segments, which would make
-// prefix matching ambiguous.
-func checkResourceURI(raw string) error {
-	u, err := url.Parse(raw)
+// checkResourceURI applies RFC 8707 §2 (an absolute URI without a
+// fragment) and returns the URI's normal form (oauth.NormalizeResource,
+// the one place resource spellings are compared). Gatehouse also requires
+// https (or http on loopback, for development) and refuses queries, dot
+// segments and encoded slashes, which would make prefix matching
+// ambiguous, and hosts that are not a name or a canonical IP literal.
+func checkResourceURI(raw string) (string, error) {
+	n, err := oauth.NormalizeResource(raw)
+	if err != nil {
+		return "", err
+	}
+	u, err := url.Parse(n)
 	switch {
-	case err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "":
-		return fmt.Errorf("%q is not an absolute URI", raw)
-	case strings.Contains(raw, "#"):
-		return fmt.Errorf("must not contain a fragment (RFC 8707 §2)")
-	case strings.Contains(raw, "?"):
-		return fmt.Errorf("must not contain a query")
-	case u.User != nil || strings.ContainsAny(raw, "\\ \t\r\n"):
-		return fmt.Errorf("must not contain userinfo, backslashes or spaces")
+	case err != nil || u.Host == "":
+		return "", fmt.Errorf("%q is not an absolute URI", truncate(raw, 200))
+	case strings.Contains(n, "?"):
+		return "", fmt.Errorf("must not contain a query")
 	case policy.CheckHost(bracketed(u.Hostname())) != nil:
 		// Found by fuzzing: "https://../" parsed with host "..".
-		return fmt.Errorf("host: %v", policy.CheckHost(bracketed(u.Hostname())))
+		return "", fmt.Errorf("host: %v", policy.CheckHost(bracketed(u.Hostname())))
 	case ambiguousPath(u.EscapedPath()):
-		return fmt.Errorf("must not contain . or .. segments or encoded slashes")
+		return "", fmt.Errorf("must not contain . or .. segments or encoded slashes")
 	case u.Scheme == "https":
-		return nil
+		return n, nil
 	case u.Scheme == "http" && (u.Hostname() == "localhost" || policy.IsLoopbackIP(u.Hostname())):
-		return nil
+		return n, nil
 	}
-	return fmt.Errorf("must be https (http only on loopback)")
+	return "", fmt.Errorf("must be https (http only on loopback)")
 }
 
 // bracketed puts an IPv6 literal back in the brackets URL.Hostname strips.
@@ -116,28 +137,30 @@ func ambiguousPath(escapedPath string) bool {
 	return strings.Contains(strings.ToLower(escapedPath), "%2f")
 }
 
-// match finds the resource entry for a requested resource indicator.
-func (rs *Resources) match(uri string) (*Resource, bool) {
+// match finds the resource entry for a requested resource indicator in
+// normal form and returns the audience a token for it names: an exact
+// entry's URI as configured, or, under a prefix, the configured prefix
+// followed by the rest of the request's normal form.
+func (rs *Resources) match(key string) (string, *Resource, bool) {
 	for i := range rs.list {
-		r := &rs.list[i]
-		if r.URI != "" && r.URI == uri {
-			return r, true
+		if r := &rs.list[i]; r.URI != "" && r.key == key {
+			return r.URI, r, true
 		}
 	}
-	if checkResourceURI(uri) != nil {
-		return nil, false // prefixes only ever match well-formed URIs
-	}
 	for i := range rs.list {
 		r := &rs.list[i]
-		if r.Prefix != "" && strings.HasPrefix(uri, r.Prefix) && len(uri) > len(r.Prefix) {
-			return r, true
+		if r.Prefix != "" && strings.HasPrefix(key, r.key) && len(key) > len(r.key) {
+			return r.Prefix + key[len(r.key):], r, true
 		}
 	}
-	return nil, false
+	return "", nil, false
 }
 
 // resolve checks requested resource indicators (defaulting when none is
-// given) and returns them deduplicated, with the entries they matched.
+// given) and returns the audiences they name, deduplicated, with the
+// entries they matched. Whatever spelling the client sent, an audience is
+// the resource as the operator configured it (see match), so a resource
+// server comparing aud with its own string accepts the token.
 func (rs *Resources) resolve(requested []string) ([]string, []*Resource, error) {
 	if len(requested) == 0 {
 		for i := range rs.list {
@@ -147,20 +170,24 @@ func (rs *Resources) resolve(requested []string) ([]string, []*Resource, error) 
 		}
 		return nil, nil, oauth.InvalidTarget("a resource parameter is required (RFC 8707): name the resource server the token is for")
 	}
-	var uris []string
+	var auds []string
 	var entries []*Resource
-	for _, uri := range requested {
-		if slices.Contains(uris, uri) {
+	for _, raw := range requested {
+		key, err := checkResourceURI(raw)
+		if err != nil {
+			return nil, nil, oauth.InvalidTarget("resource %q is not a valid resource indicator: %v", truncate(raw, 200), err)
+		}
+		aud, r, ok := rs.match(key)
+		if !ok {
+			return nil, nil, oauth.InvalidTarget("resource %q is not a resource server this authorization server issues tokens for", truncate(raw, 200))
+		}
+		if slices.Contains(auds, aud) {
 			continue
 		}
-		r, ok := rs.match(uri)
-		if !ok {
-			return nil, nil, oauth.InvalidTarget("resource %q is not a resource server this authorization server issues tokens for", truncate(uri, 200))
-		}
-		uris = append(uris, uri)
+		auds = append(auds, aud)
 		entries = append(entries, r)
 	}
-	return uris, entries, nil
+	return auds, entries, nil
 }
 
 // checkScopes verifies that every requested scope is accepted by at least

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -130,19 +131,21 @@ func (s *Server) codeReplayed(c echo.Context, code store.AuthCode) error {
 }
 
 // narrowResources checks the token request's resource parameters against
-// the grant (RFC 8707 §2.2): each must be one the user authorized. None
-// means all of them.
+// the grant (RFC 8707 §2.2): each must be one the user authorized, compared
+// as URIs (oauth.SameResource), and the result names each in the grant's
+// spelling, the one the operator configured. None means all of them.
 func narrowResources(requested, granted []string) ([]string, error) {
 	if len(requested) == 0 {
 		return granted, nil
 	}
 	var out []string
 	for _, r := range requested {
-		if !subset([]string{r}, granted) {
+		i := slices.IndexFunc(granted, func(g string) bool { return oauth.SameResource(r, g) })
+		if i < 0 {
 			return nil, oauth.InvalidTarget("resource %q was not part of the authorization", truncate(r, 200))
 		}
-		if !subset([]string{r}, out) {
-			out = append(out, r)
+		if !slices.Contains(out, granted[i]) {
+			out = append(out, granted[i])
 		}
 	}
 	return out, nil

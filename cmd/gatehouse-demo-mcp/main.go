@@ -55,7 +55,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Listen, "listen", "127.0.0.1:9000", "address to listen on")
 	fs.StringVar(&cfg.Issuer, "issuer", "http://localhost:8080", "Gatehouse's issuer URL, exactly as Gatehouse is configured")
 	fs.StringVar(&cfg.Resource, "resource", "http://127.0.0.1:9000/mcp",
-		"this server's MCP endpoint URL: the audience tokens must carry; configure the same string as a resources[].uri in Gatehouse")
+		"this server's MCP endpoint URL: the audience tokens must carry; configure the same URI as a resources[].uri in Gatehouse")
 	fs.StringVar(&scope, "scope", "mcp:tools", "space-separated scopes every MCP request needs (empty: a valid token suffices)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "Gatehouse's JWKS URL (default: discovered from the issuer's metadata)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")

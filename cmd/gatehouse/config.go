@@ -66,8 +66,8 @@ type StatementIssuerConfig struct {
 
 // ResourceConfig is one resource server: an exact URI or a URI prefix.
 type ResourceConfig struct {
-	URI     string   `yaml:"uri" help:"The resource's exact URI, compared as a string (e.g. https://mcp.example.com/mcp)."`
-	Prefix  string   `yaml:"prefix" help:"Instead of uri: every resource under this prefix, which must end with /."`
+	URI     string   `yaml:"uri" help:"The resource's URI (e.g. https://mcp.example.com/mcp), matched after RFC 3986 normalization (case of scheme and host, default port, empty path and /, encoded unreserved characters); tokens name it in aud exactly as written here."`
+	Prefix  string   `yaml:"prefix" help:"Instead of uri: every resource under this prefix, which must end with /, matched after the same normalization; aud is this prefix followed by the rest of the requested URI in normal form."`
 	Scopes  []string `yaml:"scopes" help:"Scopes this resource accepts; other requested scopes are invalid_scope."`
 	Default bool     `yaml:"default" help:"Use this resource when a request names none (at most one, uri only)."`
 }

@@ -8,6 +8,11 @@
 //
 //   SDK=v2 MCP_URL=http://127.0.0.1:9000/mcp ISSUER=http://127.0.0.1:8080 \
 //   LOGIN_USER=alice LOGIN_PASSWORD=... [CLIENT_METADATA_URL=https://...] node ts-sdk.mjs
+//
+// RESOURCE_AS_URL=1 gives the provider a validateResourceURL hook that
+// returns the metadata's resource as a parsed URL, as clients that check
+// the resource themselves (and every SDK before #1968) do: the SDK then
+// sends the URL's href, "https://host/" for a path-less "https://host".
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { signIn } from './lib/formflow.mjs';
@@ -76,6 +81,9 @@ const requests = [];
 const report = { sdk: SDK, sdk_package: sdkPackage, sdk_version: installedVersion(sdkPackage), mode: CIMD_URL ? 'cimd' : 'dcr', requests };
 const fetchFn = recordingFetch(requests);
 const provider = new HeadlessProvider();
+if (process.env.RESOURCE_AS_URL === '1') {
+  provider.validateResourceURL = async (serverUrl, resource) => new URL(resource ?? serverUrl);
+}
 const newClient = () => new Client({ name: `gatehouse-e2e-ts-${SDK}`, version: '1.0.0' });
 const newTransport = () => new StreamableHTTPClientTransport(new URL(MCP_URL), { authProvider: provider, fetch: fetchFn });
 
