@@ -3,7 +3,7 @@ GO ?= go
 
 .PHONY: test unit lint fuzz bench docs e2e
 
-# Every test: formatting and vet, the unit and integration tests with the
+# Every test: formatting, vet, no machine paths (.ci/machine-paths), the unit and integration tests with the
 # race detector, a short run of every fuzz target, and the end-to-end suite.
 test: lint unit fuzz e2e
 
@@ -11,6 +11,8 @@ lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	@./.ci/machine-paths-test
+	@./.ci/machine-paths
 
 unit:
 	$(GO) test -race -count=1 ./...

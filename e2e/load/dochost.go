@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 )
 
 // serveDocument serves one client metadata document over TLS until killed.
@@ -29,6 +30,9 @@ func serveDocument() {
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.StartTLS()
+	if err := os.MkdirAll(filepath.Dir(*caFile), 0o755); err != nil {
+		die("%v", err)
+	}
 	if err := os.WriteFile(*caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o644); err != nil {
 		die("%v", err)
 	}

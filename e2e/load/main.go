@@ -50,7 +50,7 @@ var (
 	svcID    = flag.String("service", "load-service", "confidential client for client_credentials")
 	svcPass  = flag.String("service-secret", "load-test-secret-0123456789", "its secret")
 	docAddr  = flag.String("doc-addr", "127.0.0.1:8443", "dochost: where to serve the metadata document")
-	caFile   = flag.String("ca", "/tmp/gatehouse-load-ca.pem", "dochost: where to write the document host's certificate")
+	caFile   = flag.String("ca", "e2e/load/.run/ca.pem", "dochost: where to write the document host's certificate (the directory is created)")
 	cimdID   = flag.String("cimd", "https://127.0.0.1:8443/oauth/client.json", "authorize_cimd: the CIMD client_id")
 	docPath  = flag.String("discovery-path", gatehouseDiscovery, "path of the server's metadata document, which names the endpoints; with -peer the default is "+peerDiscovery)
 	peer     = flag.Bool("peer", false, "target node-oidc-provider (e2e/load/peer) instead of Gatehouse: modes "+peerModes)

@@ -8,8 +8,9 @@
 #   GH_PORT=9080 DOC_ADDR=127.0.0.1:9443 e2e/load/peer/run.sh   # if 8080/8443 are taken
 #
 # Environment: C (64), D (10s), ROUNDS (1), MODES, GH_PORT (8080),
-# PEER_PORT (3000), DOC_ADDR (127.0.0.1:8443), WORK (/tmp/gatehouse-load-peer:
-# binaries, config copy, throwaway data dir, CA, results).
+# PEER_PORT (3000), DOC_ADDR (127.0.0.1:8443), WORK (e2e/load/.run/peer in
+# the repository, git-ignored: binaries, config copy, throwaway data dir, CA,
+# results).
 set -eu
 
 C=${C:-64}
@@ -19,10 +20,9 @@ MODES=${MODES:-discovery client_credentials register authorize_login authorize_c
 GH_PORT=${GH_PORT:-8080}
 PEER_PORT=${PEER_PORT:-3000}
 DOC_ADDR=${DOC_ADDR:-127.0.0.1:8443}
-WORK=${WORK:-/tmp/gatehouse-load-peer}
-
 PEER_DIR=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$PEER_DIR/../../.." && pwd)
+WORK=${WORK:-$ROOT/e2e/load/.run/peer}
 CIMD=https://$DOC_ADDR/oauth/client.json
 
 for port in "$GH_PORT" "$PEER_PORT" "${DOC_ADDR##*:}"; do
@@ -40,7 +40,7 @@ rm -rf "$WORK/data" "$WORK/results.txt"
 # Gatehouse's load config, moved to this run's ports, data dir and CA.
 sed -e "s#127.0.0.1:8080#127.0.0.1:$GH_PORT#g" \
 	-e "s#^data_dir: .*#data_dir: $WORK/data#" \
-	-e "s#/tmp/gatehouse-load-ca.pem#$WORK/ca.pem#" \
+	-e "s#^  extra_ca_file: .*#  extra_ca_file: $WORK/ca.pem#" \
 	"$ROOT/e2e/load/gatehouse.yaml" >"$WORK/gatehouse.yaml"
 
 PIDS=""

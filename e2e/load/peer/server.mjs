@@ -1,7 +1,7 @@
 // node-oidc-provider configured as close as it goes to e2e/load/gatehouse.yaml,
 // so that e2e/load can measure both servers side by side (see ../README.md).
 //
-//   NODE_ENV=production NODE_EXTRA_CA_CERTS=/tmp/gatehouse-load-ca.pem \
+//   NODE_ENV=production NODE_EXTRA_CA_CERTS=../.run/ca.pem \
 //     taskset -c 0 node server.mjs
 //
 // Environment: PEER_PORT (default 3000), PEER_CIMD_ORIGINS (comma-separated
