@@ -137,3 +137,40 @@ func clientError(subject string, err error) error {
 	}
 	return err
 }
+
+// UnreachableDescription is the one description every caller of the
+// public endpoints gets when a document, key set or logo could not be
+// fetched because of its host's address or name: a refused address
+// (private, loopback, metadata, ...), a failed or empty DNS lookup, a
+// refused or timed-out connection. The precise reason ("host db resolves
+// to 10.0.0.8", "no such host") would let an anonymous caller map the
+// network Gatehouse sits in and learn which internal names exist (CWE-209,
+// OWASP SSRF prevention); it goes to the log (cimd: fetch failed), the
+// metrics (gatehouse_cimd_fetches_total{outcome}) and gatehouse cimd check.
+const UnreachableDescription = "the host is unreachable from this server or its address is not allowed " +
+	"(the server log and gatehouse cimd check give the reason)"
+
+// concealed reports whether a fetch outcome is one whose precise reason
+// describes the network rather than the document.
+func concealed(outcome string) bool {
+	switch outcome {
+	case OutcomeBlockedAddress, OutcomeNetworkError, OutcomeTimeout:
+		return true
+	}
+	return false
+}
+
+// callerError is clientError for answers to the public endpoints:
+// address and lookup refusals all read UnreachableDescription. The cause
+// is kept (WithCause), so OutcomeOf and the log still see the reason.
+func callerError(subject string, err error) error {
+	var fe *FetchError
+	if errors.As(err, &fe) && concealed(fe.Outcome) {
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			err = oe.Cause()
+		}
+		return oauth.InvalidClient("%s: %s", subject, UnreachableDescription).WithCause(err)
+	}
+	return clientError(subject, err)
+}

@@ -55,7 +55,7 @@ func (r *Resolver) clientKeys(ctx context.Context, c *oauth.Client, force bool) 
 			res, err = r.keys.get(ctx, md.JWKSURI)
 		}
 		if err != nil {
-			return jose.JSONWebKeySet{}, clientError("jwks_uri", err)
+			return jose.JSONWebKeySet{}, callerError("jwks_uri", err)
 		}
 		return jose.JSONWebKeySet{Keys: res.value.Keys}, nil
 	}

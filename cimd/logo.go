@@ -22,7 +22,7 @@ func (r *Resolver) Logo(ctx context.Context, c *oauth.Client) (contentType strin
 	}
 	res, err := r.logos.get(ctx, c.Metadata.LogoURI)
 	if err != nil {
-		return "", nil, clientError("logo_uri", err)
+		return "", nil, callerError("logo_uri", err)
 	}
 	return res.value.ContentType, res.value.Data, nil
 }

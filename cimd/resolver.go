@@ -126,7 +126,7 @@ func (r *Resolver) resolveDoc(ctx context.Context, clientID string) (*clientDoc,
 	}
 	res, err := r.docs.get(ctx, clientID)
 	if err != nil {
-		return nil, clientError("metadata document", err)
+		return nil, callerError("metadata document", err)
 	}
 	return res.value, nil
 }
@@ -190,7 +190,7 @@ func (r *Resolver) ResolveForRedirect(ctx context.Context, clientID, redirectURI
 	if r.refetch.allow("redirect "+clientID, r.now()) {
 		res, err := r.docs.load(ctx, clientID, true)
 		if err != nil {
-			return nil, clientError("metadata document", err)
+			return nil, callerError("metadata document", err)
 		}
 		doc = res.value
 		if _, ok := policy.MatchRedirectURI(doc.client.Metadata.RedirectURIs, redirectURI); ok {

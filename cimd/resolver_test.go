@@ -53,8 +53,8 @@ func TestResolveErrorsAreInvalidClientNamingTheRule(t *testing.T) {
 			`client_id URL: must not contain dot segments (found "..") (CIMD -02 §3)`},
 		{"https://x.evil.example/c.json", OutcomePolicyDenied,
 			`client_id host: host "x.evil.example" is denied by the operator (cimd.hosts.deny pattern "*.evil.example") (CIMD -02 §8.9)`},
-		{"https://10.0.0.5/c.json", OutcomeBlockedAddress,
-			`metadata document: host 10.0.0.5 is a private address (RFC 1918) (CIMD -02 §8.6)`},
+		// Address refusals never say what the address is (CWE-209).
+		{"https://10.0.0.5/c.json", OutcomeBlockedAddress, `metadata document: ` + UnreachableDescription},
 		{"https://0x7f.1/c.json", OutcomeBlockedAddress,
 			`client_id URL: host "0x7f.1" is an ambiguous IPv4 spelling`},
 		{"https://client.example/mismatch.json", OutcomeInvalidDocument,

@@ -2,10 +2,13 @@ package cimd
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 func addrs(s ...string) []netip.Addr {
@@ -114,10 +117,28 @@ func TestSSRFTargetsAreNeverDialled(t *testing.T) {
 					t.Fatalf("%s fetch: outcome %q (%v); want blocked_address", kind, got, err)
 				}
 			}
-			// Through the resolver too: same outcome, an invalid_client error.
+			// Through the resolver too: same outcome, an invalid_client error
+			// whose description is the one generic refusal (CWE-209), while
+			// the check report keeps the precise reason.
 			_, err := e.r.Resolve(context.Background(), "https://"+tt.host+"/client.json")
 			if got := OutcomeOf(err); got != OutcomeBlockedAddress {
 				t.Fatalf("Resolve: outcome %q (%v); want blocked_address", got, err)
+			}
+			// (A spelling refused on the URL string alone, before any
+			// lookup, tells nothing about the network and keeps its rule.)
+			var oe *oauth.Error
+			if !errors.As(err, &oe) {
+				t.Fatalf("Resolve: %v is not an *oauth.Error", err)
+			}
+			if strings.HasPrefix(oe.Description, "client_id URL: ") {
+				return
+			}
+			if oe.Description != "metadata document: "+UnreachableDescription {
+				t.Fatalf("Resolve: description %q; want the generic refusal", oe.Description)
+			}
+			rep := e.r.Check(context.Background(), "https://"+tt.host+"/client.json", "")
+			if last := rep.Findings[len(rep.Findings)-1]; strings.Contains(last.Detail, UnreachableDescription) || !strings.Contains(last.Detail, "blocked_address") {
+				t.Fatalf("cimd check lost the precise reason: %+v", last)
 			}
 		})
 	}
