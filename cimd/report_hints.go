@@ -48,7 +48,7 @@ func (r *Report) hint(f Finding) string {
 		return "Remove client_secret and client_secret_expires_at: a metadata document is public. " +
 			"Authenticate with \"none\" or \"private_key_jwt\"."
 	case "client-name":
-		return "Set \"client_name\" to the plain name users should see (at most 100 characters, no control or bidi characters)."
+		return "Set \"client_name\" to the plain name users should see (at most 100 characters, no control, bidirectional or invisible characters)."
 	case "auth-method":
 		if failed {
 			return "Use token_endpoint_auth_method \"none\" (public client) or \"private_key_jwt\" with jwks or jwks_uri."

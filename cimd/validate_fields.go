@@ -1,22 +1,19 @@
 package cimd
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
-// maxClientNameRunes bounds the self-asserted name shown on consent pages.
-const maxClientNameRunes = 100
-
 // checkClientName: required for MCP clients (MCP-25-11 §5.1.1). It is shown
-// to users, so control characters and bidirectional overrides, which can
-// disguise a name ("evil" rendered as "live"), are refused.
+// to users, so it follows the one display-text rule of DCR too
+// (policy.CheckDisplayText): no control, bidirectional or invisible
+// characters, which could disguise a name ("evil" rendered as "live").
 func (v *docValidator) checkClientName() {
 	const rule = "client-name"
 	name, ok := v.stringField(rule, specMCPFields, "client_name", true)
@@ -26,19 +23,22 @@ func (v *docValidator) checkClientName() {
 	case !ok || strings.TrimSpace(name) == "":
 		v.findings.fail(rule, specMCPFields, "client_name is missing or empty")
 		return
-	case utf8.RuneCountInString(name) > maxClientNameRunes:
-		v.findings.fail(rule, specMCPFields, fmt.Sprintf("client_name is longer than %d characters", maxClientNameRunes))
-		return
 	}
-	for _, c := range name {
-		if unicode.IsControl(c) || unicode.Is(unicode.Bidi_Control, c) || c == '\u200b' || c == '\ufeff' {
-			v.findings.fail(rule, specMCPFields, fmt.Sprintf(
-				"client_name contains the invisible or control character %U, which could disguise the name", c))
-			return
-		}
+	if err := policy.CheckDisplayText("client_name", name, policy.MaxClientNameRunes); err != nil {
+		v.findings.fail(rule, specMCPFields, errorDetail(err))
+		return
 	}
 	v.md.ClientName = name
 	v.findings.pass(rule, specMCPFields, fmt.Sprintf("%q (self-asserted: users also see the client_id host)", name))
+}
+
+// errorDetail is a rule error's detail without its spec suffix.
+func errorDetail(err error) string {
+	var re *policy.RuleError
+	if errors.As(err, &re) {
+		return re.Detail
+	}
+	return err.Error()
 }
 
 // checkGrantTypes narrows grant_types to what Gatehouse supports for CIMD
@@ -216,12 +216,32 @@ func (v *docValidator) checkOtherFields() {
 			v.findings.narrow("application-type", "OIDC Registration §2", fmt.Sprintf("application_type %q is unknown; dropped", at))
 		}
 	}
-	v.md.Contacts, _ = v.stringListField("contacts", specRFC7591, "contacts", false)
-	v.md.SoftwareID, _ = v.stringField("software-id", specRFC7591, "software_id", false)
-	v.md.SoftwareVersion, _ = v.stringField("software-version", specRFC7591, "software_version", false)
+	contacts, _ := v.stringListField("contacts", specRFC7591, "contacts", false)
+	for i, c := range contacts {
+		if v.displayText("contacts", fmt.Sprintf("contacts[%d]", i), c, policy.MaxContactRunes) != "" {
+			v.md.Contacts = append(v.md.Contacts, c)
+		}
+	}
+	id, _ := v.stringField("software-id", specRFC7591, "software_id", false)
+	v.md.SoftwareID = v.displayText("software-id", "software_id", id, policy.MaxShortFieldRunes)
+	version, _ := v.stringField("software-version", specRFC7591, "software_version", false)
+	v.md.SoftwareVersion = v.displayText("software-version", "software_version", version, policy.MaxShortFieldRunes)
 	if _, ok := v.field("software_statement"); ok {
 		v.findings.narrow("software-statement", "RFC 7591 §2.3", "software_statement is not evaluated by Gatehouse; dropped")
 	}
+}
+
+// displayText returns s when it passes the display-text rule, or drops it
+// (an optional field is narrowed away, never a reason to refuse).
+func (v *docValidator) displayText(rule, field, s string, max int) string {
+	if s == "" {
+		return ""
+	}
+	if err := policy.CheckDisplayText(field, s, max); err != nil {
+		v.findings.narrow(rule, policy.SpecDisplayText, errorDetail(err)+"; dropped")
+		return ""
+	}
+	return s
 }
 
 // reportIgnoredFields lists members Gatehouse does not use (RFC 7591 §2:

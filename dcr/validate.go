@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -14,11 +12,8 @@ import (
 
 // Limits on registered metadata.
 const (
-	maxNameLen     = 200
 	maxContacts    = 10
-	maxContactLen  = 320
 	maxScopeTokens = 50
-	maxShortField  = 256
 )
 
 // harmlessGrants are grant types Gatehouse does not support but real
@@ -237,11 +232,11 @@ func checkDescriptive(m *oauth.ClientMetadata) error {
 			return oauth.InvalidClientMetadata("%v", err)
 		}
 	}
-	if err := checkText("client_name", m.ClientName, maxNameLen); err != nil {
+	if err := checkText("client_name", m.ClientName, policy.MaxClientNameRunes); err != nil {
 		return err
 	}
 	for _, f := range []struct{ name, value string }{{"software_id", m.SoftwareID}, {"software_version", m.SoftwareVersion}} {
-		if err := checkText(f.name, f.value, maxShortField); err != nil {
+		if err := checkText(f.name, f.value, policy.MaxShortFieldRunes); err != nil {
 			return err
 		}
 	}
@@ -249,7 +244,7 @@ func checkDescriptive(m *oauth.ClientMetadata) error {
 		return oauth.InvalidClientMetadata("at most %d contacts", maxContacts)
 	}
 	for i, c := range m.Contacts {
-		if err := checkText(fmt.Sprintf("contacts[%d]", i), c, maxContactLen); err != nil {
+		if err := checkText(fmt.Sprintf("contacts[%d]", i), c, policy.MaxContactRunes); err != nil {
 			return err
 		}
 	}
@@ -266,16 +261,11 @@ func checkDescriptive(m *oauth.ClientMetadata) error {
 	return nil
 }
 
-// checkText bounds a display string and refuses control characters (they
-// would let a name forge layout on the consent page or in logs).
+// checkText applies the one display-text rule that metadata documents
+// follow too (policy.CheckDisplayText).
 func checkText(field, s string, max int) error {
-	if utf8.RuneCountInString(s) > max {
-		return oauth.InvalidClientMetadata("%s is longer than %d characters", field, max)
-	}
-	if strings.ContainsFunc(s, func(r rune) bool {
-		return unicode.IsControl(r) || r == '\u202e' || r == '\u2066' || r == '\u2067' || r == '\u2068'
-	}) {
-		return oauth.InvalidClientMetadata("%s contains control characters", field)
+	if err := policy.CheckDisplayText(field, s, max); err != nil {
+		return oauth.InvalidClientMetadata("%v", err)
 	}
 	return nil
 }

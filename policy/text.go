@@ -1,0 +1,110 @@
+package policy
+
+import (
+	"fmt"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Lengths of self-asserted display fields, in characters (runes). One set
+// for dynamic registration and metadata documents alike.
+const (
+	MaxClientNameRunes   = 100
+	MaxShortFieldRunes   = 256 // software_id, software_version
+	MaxContactRunes      = 320 // an e-mail address at most (RFC 5321 §4.5.3.1)
+	maxCombiningInARow   = 4   // more stacks marks over neighbouring text
+	RuleDisplayText      = "display-text"
+	SpecDisplayText      = "Gatehouse decision: display text"
+	zeroWidthNonJoiner   = '\u200c'
+	zeroWidthJoiner      = '\u200d'
+	brailleBlank         = '\u2800'
+	hangulFillerChoseong = '\u115f'
+)
+
+// CheckDisplayText is the one rule for every self-asserted text Gatehouse
+// shows to people or writes to logs: client_name, software_id,
+// software_version and contacts, whether they come from a registration
+// (RFC 7591) or a metadata document (CIMD). Such text reaches the consent
+// page, /account, the CLI's tables and the audit log, where characters
+// that are invisible or that reorder text would let a client disguise its
+// name ("evil" shown as "live", a name padded with invisible characters
+// to look like another) or forge layout and log lines.
+//
+// Refused: more than maxRunes characters; invalid UTF-8; control
+// characters (Cc: newlines, tabs, escape); line and paragraph separators
+// (Zl, Zp); format characters (Cf: bidirectional controls and isolates,
+// zero-width space, word joiner, BOM, soft hyphen, tag characters), except
+// the zero-width joiner and non-joiner between two visible characters
+// (emoji sequences, Persian and Indic spelling need them); the other
+// default-ignorable characters (Hangul fillers, Khmer inherent vowels,
+// combining grapheme joiner) and the blank braille pattern; variation
+// selectors that do not follow a visible character; private-use,
+// surrogate and unassigned code points; more than four combining marks in
+// a row. Ordinary letters, digits, punctuation, symbols, emoji and spaces
+// of every script pass.
+func CheckDisplayText(field, s string, maxRunes int) error {
+	if !utf8.ValidString(s) {
+		return ruleErr(RuleDisplayText, SpecDisplayText, field+" is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(s); n > maxRunes {
+		return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf("%s is longer than %d characters", field, maxRunes))
+	}
+	runes := []rune(s)
+	marks := 0
+	for i, r := range runes {
+		if unicode.In(r, unicode.Mn, unicode.Me) && !unicode.Is(unicode.Variation_Selector, r) {
+			if marks++; marks > maxCombiningInARow {
+				return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf("%s stacks more than %d combining marks", field, maxCombiningInARow))
+			}
+		} else {
+			marks = 0
+		}
+		if why := invisible(runes, i); why != "" {
+			return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf(
+				"%s contains %U, %s, which could disguise it; use plain visible text", field, r, why))
+		}
+	}
+	return nil
+}
+
+// invisible says why runes[i] may not appear in display text, or "".
+func invisible(runes []rune, i int) string {
+	r := runes[i]
+	switch {
+	case unicode.IsControl(r):
+		return "a control character"
+	case unicode.In(r, unicode.Zl, unicode.Zp):
+		return "a line or paragraph separator"
+	case r == zeroWidthJoiner || r == zeroWidthNonJoiner:
+		if i == 0 || i == len(runes)-1 || !visible(runes[i-1]) || !visible(runes[i+1]) {
+			return "a zero-width joiner that joins nothing"
+		}
+		return ""
+	case unicode.Is(unicode.Bidi_Control, r):
+		return "a bidirectional control"
+	case unicode.Is(unicode.Cf, r):
+		return "an invisible format character"
+	case unicode.Is(unicode.Variation_Selector, r):
+		if i == 0 || !visible(runes[i-1]) {
+			return "a variation selector that follows no character"
+		}
+		return ""
+	case unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r), r == brailleBlank, r == hangulFillerChoseong:
+		return "an invisible character"
+	case unicode.In(r, unicode.Co, unicode.Cs), !assigned(r):
+		return "a private-use or unassigned code point"
+	}
+	return ""
+}
+
+// visible: a letter, mark, number, punctuation or symbol (not a space, a
+// format character or a joiner).
+func visible(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S) &&
+		!unicode.Is(unicode.Variation_Selector, r) && !unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && r != brailleBlank
+}
+
+// assigned: the code point has a general category in Go's Unicode tables.
+func assigned(r rune) bool {
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Z, unicode.C)
+}
