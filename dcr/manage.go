@@ -90,7 +90,11 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 	c.Metadata, c.UpdatedAt, c.DedupKey = meta, now, ""
 	var secret string
 	switch {
-	case confidential(meta) && c.SecretHash == "":
+	// A new secret when the client becomes confidential, or when its
+	// secret has expired: RFC 7592 §2.2 lets the server issue one on
+	// update, and it is how a client whose secret ran out recovers
+	// without registering again (and losing its grants).
+	case confidential(meta) && (c.SecretHash == "" || (!c.SecretExpiresAt.IsZero() && !now.Before(c.SecretExpiresAt))):
 		if secret, err = s.random(secretPrefix, 32); err != nil {
 			return nil, err
 		}

@@ -24,6 +24,7 @@ func TestDCR(t *testing.T) {
 			t.Parallel()
 			testBrowser(t, st, registerPublicClient(t, st, "Gatehouse e2e browser"))
 		})
+		t.Run("secret-by-either-form", func(t *testing.T) { t.Parallel(); testSecretByEitherForm(t, st) })
 		t.Run("consent-denied", func(t *testing.T) {
 			t.Parallel()
 			testDenied(t, st, registerPublicClient(t, st, "Gatehouse e2e deny"))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -83,6 +84,12 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 	}
 	if !req.Client.AllowsGrant(oauth.GrantAuthorizationCode) {
 		return nil, fail(oauth.UnauthorizedClient("the client is not registered for the authorization_code grant"))
+	}
+	// A code the client could not redeem would waste the user's sign-in:
+	// say so now, where the client (and the user) can act on it.
+	if secretExpired(req.Client, s.now()) {
+		return nil, fail(oauth.UnauthorizedClient("the client secret expired at %s, so the client cannot redeem an authorization code; %s",
+			req.Client.SecretExpiresAt.UTC().Format(time.RFC3339), renewSecretHint(req.Client)))
 	}
 	if e := checkPKCE(params); e != nil {
 		return nil, fail(e)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/labstack/echo/v4"
@@ -20,12 +21,22 @@ type presentedAuth struct {
 	clientID  string
 	secret    string
 	assertion string
+	// emptySecret: the client sent a secret, empty (Basic "id:" or
+	// client_secret=), which names the client and proves nothing; the
+	// request is method none.
+	emptySecret bool
 }
 
 // readClientAuth works out the client authentication a token, revocation
 // or introspection request presents, refusing requests that use more than
 // one method (RFC 6749 §2.3: "The client MUST NOT use more than one
 // authentication method in each request").
+//
+// An empty secret is not a method: it only names the client (x/oauth2
+// probes with Basic "client_id:" and an empty password, and some clients
+// send client_secret= for public clients), so a public client sending one
+// is still a public client, and a confidential one fails as if it had sent
+// nothing. Its client_id must agree with any other the request names.
 func readClientAuth(c echo.Context, form url.Values) (presentedAuth, error) {
 	var methods []presentedAuth
 	if h := c.Request().Header.Get(echo.HeaderAuthorization); h != "" {
@@ -51,21 +62,45 @@ func readClientAuth(c echo.Context, form url.Values) (presentedAuth, error) {
 		}
 		methods = append(methods, presentedAuth{method: oauth.AuthMethodPrivateKeyJWT, clientID: id, assertion: form.Get("client_assertion")})
 	}
-	switch len(methods) {
-	case 0:
-		if form.Get("client_id") == "" {
-			return presentedAuth{}, oauth.InvalidClient("no client authentication: send client_id (public clients) or credentials")
+	// Empty secrets only name the client.
+	named := []string{form.Get("client_id")}
+	real := methods[:0:0]
+	for _, m := range methods {
+		if secretMethod(m.method) && m.secret == "" {
+			named = append(named, m.clientID)
+			continue
 		}
-		return presentedAuth{method: oauth.AuthMethodNone, clientID: form.Get("client_id")}, nil
-	case 1:
-		m := methods[0]
-		// A client_id in the body must name the same client.
-		if body := form.Get("client_id"); body != "" && m.clientID != "" && body != m.clientID {
-			return presentedAuth{}, oauth.InvalidClient("client_id in the body does not match the authenticated client")
-		}
-		return m, nil
+		real = append(real, m)
 	}
-	return presentedAuth{}, oauth.InvalidRequest("more than one client authentication method used (RFC 6749 §2.3)")
+	if len(real) > 1 {
+		return presentedAuth{}, oauth.InvalidRequest("more than one client authentication method used (RFC 6749 §2.3)")
+	}
+	p := presentedAuth{method: oauth.AuthMethodNone, emptySecret: len(real) < len(methods)}
+	if len(real) == 1 {
+		p = real[0]
+	}
+	// Every client_id the request names must name the same client.
+	for _, id := range named {
+		switch {
+		case id == "":
+		case p.clientID == "":
+			p.clientID = id
+		case id != p.clientID:
+			if len(real) == 1 {
+				return presentedAuth{}, oauth.InvalidClient("client_id in the body does not match the authenticated client")
+			}
+			return presentedAuth{}, oauth.InvalidClient("the request names two different client_ids")
+		}
+	}
+	if p.clientID == "" {
+		return presentedAuth{}, oauth.InvalidClient("no client authentication: send client_id (public clients) or credentials")
+	}
+	return p, nil
+}
+
+// secretMethod reports whether method presents a shared secret.
+func secretMethod(method string) bool {
+	return method == oauth.AuthMethodClientSecretBasic || method == oauth.AuthMethodClientSecretPost
 }
 
 // assertionSubject is the unverified sub claim of a client assertion.
@@ -121,7 +156,19 @@ func (s *Server) authenticateClient(c echo.Context, form url.Values, endpoint st
 		s.auditResolveFailure(ctx, requestLogger(c, s.log), p.clientID, err)
 		return nil, s.basicChallenge(c, err)
 	}
-	if want := client.AuthMethod(); want != p.method {
+	// A secret is accepted by HTTP Basic or in the body whichever method
+	// the client registered: RFC 6749 §2.3.1 makes Basic the one servers
+	// must support, OAuth 2.1 §2.4.1 the body form, and clients pick by
+	// their own rules (the TS SDK prefers Basic whatever was registered).
+	want := client.AuthMethod()
+	switch {
+	case want == p.method, secretMethod(want) && secretMethod(p.method):
+	case secretMethod(want) && p.emptySecret:
+		return nil, s.basicChallenge(c, oauth.InvalidClient("client authentication failed: the client_secret is empty"))
+	case want == oauth.AuthMethodNone && secretMethod(p.method):
+		return nil, s.basicChallenge(c, oauth.InvalidClient(
+			"client is public (token_endpoint_auth_method none) and has no secret; send client_id without client_secret"))
+	default:
 		return nil, s.basicChallenge(c, oauth.InvalidClient(
 			"client is registered for token_endpoint_auth_method %q but authenticated with %q", want, p.method))
 	}
@@ -148,10 +195,24 @@ func (s *Server) checkSecret(client *oauth.Client, secret string) error {
 	if subtle.ConstantTimeCompare(sum[:], client.SecretHash) != 1 {
 		return oauth.InvalidClient("client authentication failed")
 	}
-	if !client.SecretExpiresAt.IsZero() && !s.now().Before(client.SecretExpiresAt) {
-		return oauth.InvalidClient("client secret has expired")
+	if secretExpired(client, s.now()) {
+		return oauth.InvalidClient("the client secret expired at %s; %s", client.SecretExpiresAt.UTC().Format(time.RFC3339), renewSecretHint(client))
 	}
 	return nil
+}
+
+// secretExpired reports whether the client has a secret and it expired
+// (client_secret_expires_at, RFC 7591 §3.2.1; zero means never).
+func secretExpired(client *oauth.Client, now time.Time) bool {
+	return len(client.SecretHash) > 0 && !client.SecretExpiresAt.IsZero() && !now.Before(client.SecretExpiresAt)
+}
+
+// renewSecretHint says how a client with an expired secret gets a new one.
+func renewSecretHint(client *oauth.Client) string {
+	if client.Kind == oauth.ClientDCR {
+		return "get a new one by updating the registration at its registration_client_uri with the registration_access_token (RFC 7592 §2.2)"
+	}
+	return "ask the operator for a new one"
 }
 
 // basicChallenge adds WWW-Authenticate to an invalid_client answer when

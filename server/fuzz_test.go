@@ -3,9 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -126,7 +131,7 @@ func FuzzAuthorizeRequest(f *testing.F) {
 	static, _ := NewStaticClients([]*oauth.Client{{ID: "public-app", Metadata: oauth.ClientMetadata{RedirectURIs: registered,
 		GrantTypes: []string{"authorization_code"}}}})
 	res, _ := NewResources([]Resource{{URI: "https://mcp.example.com/mcp", Scopes: []string{"files:read"}}})
-	s := &Server{}
+	s := &Server{now: time.Now}
 	s.state.Store(&policyState{clients: &ClientChain{Static: static}, resources: res})
 	f.Fuzz(func(t *testing.T, client, redirect, rtype, method, challenge, resource, scope, prompt string) {
 		v := url.Values{"client_id": {client}, "redirect_uri": {redirect}, "response_type": {rtype},
@@ -173,6 +178,48 @@ func FuzzErrorRedirectAllowed(f *testing.F) {
 			if got != hasNone {
 				t.Fatalf("%s signed out, prompt %q: allowed = %v", kind, prompt, got)
 			}
+		}
+	})
+}
+
+// FuzzReadClientAuth: whatever the Authorization header and form, client
+// authentication is read as exactly one client_id and at most one method;
+// a secret method always carries a non-empty secret, and "none" never
+// hides a non-empty secret.
+func FuzzReadClientAuth(f *testing.F) {
+	f.Add("Basic cHVibGljLWFwcDo=", "client_id=public-app")
+	f.Add("Basic Y29uZi1hcHA6c2VjcmV0", "client_secret=")
+	f.Add("", "client_id=a&client_secret=")
+	f.Add("Basic Og==", "")
+	f.Add("Basic YTo=", "client_id=b")
+	f.Add("Bearer x", "client_assertion_type=urn%3Aietf%3Aparams%3Aoauth%3Aclient-assertion-type%3Ajwt-bearer&client_assertion=a.b.c")
+	e := echo.New()
+	f.Fuzz(func(t *testing.T, header, body string) {
+		form, err := url.ParseQuery(body)
+		if err != nil {
+			return
+		}
+		req := httptest.NewRequest(http.MethodPost, "/token", nil)
+		if header != "" {
+			req.Header.Set(echo.HeaderAuthorization, header)
+		}
+		p, err := readClientAuth(e.NewContext(req, httptest.NewRecorder()), form)
+		if err != nil {
+			if toOAuthError(err).Code == oauth.ErrCodeServerError {
+				t.Fatalf("internal error for client input: %v", err)
+			}
+			return
+		}
+		bodyID := form.Get("client_id")
+		switch {
+		case p.clientID == "":
+			t.Fatalf("accepted without a client_id: %+v", p)
+		case secretMethod(p.method) && p.secret == "":
+			t.Fatalf("secret method with an empty secret: %+v", p)
+		case p.method == oauth.AuthMethodNone && form.Get("client_secret") != "":
+			t.Fatalf("method none despite a body secret: %+v", p)
+		case bodyID != "" && bodyID != p.clientID:
+			t.Fatalf("client_id %q read, body names %q", p.clientID, bodyID)
 		}
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 func TestCodeReplayWithValidVerifierRevokesTokens(t *testing.T) {
@@ -48,8 +50,12 @@ func TestFailedRequestsDoNotConsumeTheCode(t *testing.T) {
 	verifier, challenge := pkce()
 	code := env.code(authzParams("public-app", publicRedirect, challenge))
 	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "code_verifier": {verifier}, "redirect_uri": {publicRedirect}}
-	// x/oauth2's probe: Basic with the client_id and an empty password.
-	resp, body := env.token(form, "public-app", "")
+	// A public client sending a secret it does not have.
+	resp, body := env.token(form, "public-app", "not-a-secret")
+	wantOAuthError(t, resp, body, 401, "invalid_client")
+	form.Set("client_id", "public-app")
+	form.Set("client_secret", "not-a-secret")
+	resp, body = env.token(form, "", "")
 	wantOAuthError(t, resp, body, 401, "invalid_client")
 	// Wrong verifier, wrong redirect URI: refused, code intact.
 	wrong, _ := pkce()
@@ -100,7 +106,24 @@ func TestTokenEndpointHostileRequests(t *testing.T) {
 		{"basic and post together", func() url.Values { v := base(); v.Del("client_id"); v.Set("client_secret", testSecret); return v }, "conf-app", testSecret, 400, "invalid_request"},
 		{"body client_id differs from Basic", func() url.Values { v := base(); v.Set("client_id", "public-app"); return v }, "conf-app", testSecret, 401, "invalid_client"},
 		{"code of another client", func() url.Values { v := base(); v.Del("client_id"); return v }, "conf-app", testSecret, 400, "invalid_grant"},
-		{"post-app with Basic (wrong method)", func() url.Values { v := base(); v.Del("client_id"); return v }, "post-app", testSecret, 401, "invalid_client"},
+		{"post-app with Basic and a wrong secret", func() url.Values { v := base(); v.Del("client_id"); return v }, "post-app", "nope-nope-nope-nope", 401, "invalid_client"},
+		{"confidential client, empty Basic password", func() url.Values { v := base(); v.Del("client_id"); return v }, "conf-app", "", 401, "invalid_client"},
+		{"confidential client, empty body secret", func() url.Values { v := base(); v.Set("client_id", "conf-app"); v.Set("client_secret", ""); return v }, "", "", 401, "invalid_client"},
+		{"public client with a secret", func() url.Values { v := base(); v.Set("client_secret", "guess-guess-guess"); return v }, "", "", 401, "invalid_client"},
+		{"empty Basic names another client", func() url.Values { return base() }, "no-refresh-app", "", 401, "invalid_client"},
+		{"private_key_jwt client with a secret", func() url.Values {
+			v := base()
+			v.Set("client_id", "jwt-app")
+			v.Set("client_secret", testSecret)
+			return v
+		}, "", "", 401, "invalid_client"},
+		{"secret client with an assertion", func() url.Values {
+			v := base()
+			v.Set("client_id", "conf-app")
+			v.Set("client_assertion_type", oauth.ClientAssertionTypeJWTBearer)
+			v.Set("client_assertion", "x.y.z")
+			return v
+		}, "", "", 401, "invalid_client"},
 		{"bad assertion type", func() url.Values {
 			v := base()
 			v.Set("client_id", "jwt-app")
