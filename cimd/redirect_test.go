@@ -66,3 +66,37 @@ func TestLoopbackRedirectAnyPort(t *testing.T) {
 		t.Fatal("a loopback port variation caused a refetch")
 	}
 }
+
+// Issue 10 item 4: a redirect URI whose query already holds a response
+// parameter is dropped from the document (the response would carry it
+// twice, RFC 6749 §3.1), the rest of the document stays usable, and a
+// request naming the dropped URI is told why; `gatehouse cimd check`
+// reports the drop with advice.
+func TestRedirectWithResponseParamIsDropped(t *testing.T) {
+	e := newEnv(t)
+	serveMutable(e, doc(testClientID, "https://client.example/cb?state=fixed", "https://client.example/cb?tenant=1",
+		"http://localhost/callback?c%6Fde=1"))
+	c := mustResolve(t, e)
+	if got := c.Metadata.RedirectURIs; len(got) != 1 || got[0] != "https://client.example/cb?tenant=1" {
+		t.Fatalf("redirect URIs = %q; want only the one without a response parameter", got)
+	}
+	_, err := e.r.ResolveForRedirect(bg, testClientID, "https://client.example/cb?state=fixed")
+	if oauth.Code(err) != oauth.ErrCodeInvalidRequest || !strings.Contains(err.Error(), `"state"`) {
+		t.Fatalf("err = %v; want invalid_request naming state", err)
+	}
+	rep := e.r.Check(bg, testClientID, "https://client.example/cb?state=fixed")
+	if rep.Accepted() {
+		t.Fatal("check accepted a redirect URI with a response parameter")
+	}
+	golden(t, "redirect-response-param.txt", rep)
+}
+
+// A document whose every redirect URI plants a response parameter has no
+// usable redirect URI and is refused.
+func TestDocumentWithOnlyResponseParamRedirectsIsRefused(t *testing.T) {
+	e := newEnv(t)
+	serveMutable(e, doc(testClientID, "https://client.example/cb?code=1", "http://127.0.0.1/cb?iss=x"))
+	if _, err := e.r.Resolve(bg, testClientID); err == nil || !strings.Contains(err.Error(), "no redirect URI is usable") {
+		t.Fatalf("err = %v; want the document refused", err)
+	}
+}

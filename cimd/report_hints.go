@@ -109,6 +109,10 @@ func (r *Report) redirectHint(f Finding) string {
 	if f.Rule == "redirect-uri" && strings.Contains(f.Detail, "is not registered") {
 		return "Add the redirect URI to redirect_uris; Gatehouse refetches the document once when it sees a new one."
 	}
+	if strings.Contains(f.Detail, policy.SpecNoRepeatParam) {
+		return "Remove " + strings.Join(policy.ResponseParams, ", ") + " from the redirect URIs' queries: " +
+			"Gatehouse adds them to the authorization response, and no parameter may appear twice (RFC 6749 §3.1)."
+	}
 	hint := fmt.Sprintf("Under the %s redirect policy, redirect URIs must be %s, or http://localhost, "+
 		"http://127.0.0.1 or http://[::1] (any port)", r.RedirectPolicy, sites)
 	if scheme := policy.PrivateUseScheme(r.ClientID); scheme != "" {

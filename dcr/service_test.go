@@ -154,6 +154,11 @@ func TestHostileRegistrations(t *testing.T) {
 		{"localhost suffix", pub(`,"redirect_uris":["http://localhost.evil.example/cb"]`), "invalid_redirect_uri"},
 		{"file scheme", pub(`,"redirect_uris":["file:///etc/passwd"]`), "invalid_redirect_uri"},
 		{"relative", pub(`,"redirect_uris":["/cb"]`), "invalid_redirect_uri"},
+		// RFC 6749 §3.1: no response parameter twice (issue 10 item 4).
+		{"code in redirect query", pub(`,"redirect_uris":["https://a.example/cb?code=planted"]`), "invalid_redirect_uri"},
+		{"state in loopback redirect query", pub(`,"redirect_uris":["http://127.0.0.1/cb?x=1&state=s"]`), "invalid_redirect_uri"},
+		{"encoded iss in redirect query", pub(`,"redirect_uris":["https://a.example/cb?%69ss=x"]`), "invalid_redirect_uri"},
+		{"error_description in second redirect", pub(`,"redirect_uris":["https://a.example/cb","https://a.example/cb2?error_description"]`), "invalid_redirect_uri"},
 		{"no redirect for code", pub(``), "invalid_redirect_uri"},
 		{"deeply nested", deep, "invalid_client_metadata"},
 		{"duplicate keys", `{"redirect_uris":["https://a.example/cb"],"redirect_uris":["https://evil.example/cb"]}`, "invalid_client_metadata"},

@@ -54,7 +54,8 @@ var neverRedirectSchemes = []string{
 //   - a private-use scheme must be the client_id host in reverse order
 //     ("ai.claude:/cb" for https://claude.ai/...; RFC 8252 §7.1), so a
 //     client can only claim its own app scheme;
-//   - no fragment (OAuth 2.1 §2.3), no javascript:, data:, file: and the like.
+//   - no fragment (OAuth 2.1 §2.3), no javascript:, data:, file: and the like;
+//   - no authorization response parameter in the query (CheckRedirectQuery).
 //
 // The mode then constrains https hosts (see RedirectMode).
 func CheckRedirectURI(mode RedirectMode, clientID, redirect string) error {
@@ -88,6 +89,9 @@ func checkRedirectURI(mode RedirectMode, clientID, redirect string) *RuleError {
 	}
 	if u.hasFragment {
 		return ruleErr(RuleNoFragment, SpecRedirectNoFrag, "redirect URI must not contain a fragment ('#')")
+	}
+	if err := checkRedirectQuery(redirect); err != nil {
+		return err
 	}
 	if u.scheme != strings.ToLower(u.scheme) {
 		return ruleErr(RuleRedirectScheme, SpecGatehouseDecide, fmt.Sprintf(

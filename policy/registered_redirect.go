@@ -22,7 +22,8 @@ const MaxRedirectURILen = 2000
 // RFC 9700 §2.6): an https URL; an http URL on a loopback host (native
 // apps, any port at use); or a private-use scheme for native apps
 // (RFC 8252 §7.1), never one of the dangerous schemes. It must be absolute,
-// without fragment or userinfo.
+// without fragment or userinfo, and its query must not hold an
+// authorization response parameter (CheckRedirectQuery).
 func CheckRegisteredRedirectURI(raw string) error {
 	if raw == "" || len(raw) > MaxRedirectURILen {
 		return fmt.Errorf("must be 1 to %d characters", MaxRedirectURILen)
@@ -36,6 +37,9 @@ func CheckRegisteredRedirectURI(raw string) error {
 	}
 	if u.User != nil {
 		return fmt.Errorf("%q must not contain userinfo", raw)
+	}
+	if err := CheckRedirectQuery(raw); err != nil {
+		return fmt.Errorf("%q: %w", raw, err)
 	}
 	scheme := u.Scheme // url.Parse lower-cases the scheme
 	switch {

@@ -62,6 +62,14 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 	if err := s.checkRedirect(ctx, req, params); err != nil {
 		return nil, err
 	}
+	// Registration refuses such URIs; this covers registrations stored
+	// before that rule: a response must never carry a parameter twice.
+	if err := policy.CheckRedirectQuery(req.RedirectURI); err != nil {
+		Audit(ctx, s.log, AuditPolicyDenial, "client_id", client.ID, "redirect_uri", truncate(req.RedirectURI, 300), "reason", err.Error())
+		return nil, &pageError{Status: http.StatusBadRequest, Title: "Unusable redirect URI",
+			Detail: "The application's redirect URI cannot be used: " + err.Error() + ". For your safety you were not sent there.",
+			OAuth:  oauth.ErrCodeInvalidRequest}
+	}
 	// From here on, errors go back to the client, with its state unless
 	// the state itself is ambiguous.
 	fail := func(e *oauth.Error) error { return &redirectError{req: req, err: e} }

@@ -38,6 +38,7 @@ func TestAuthorizeNeverRedirectsToUnverifiedURIs(t *testing.T) {
 		{"javascript", func(v url.Values) { v.Set("redirect_uri", "javascript:alert(1)") }, "not one of its registered"},
 		{"other client's redirect", func(v url.Values) { v.Set("redirect_uri", confRedirect) }, "not one of its registered"},
 		{"omitted with several registered", func(v url.Values) { v.Del("redirect_uri") }, "redirect_uri is required"},
+		{"registered query with a response parameter", func(v url.Values) { v.Set("redirect_uri", "https://app.example.com/cb?code=planted") }, "must not appear twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

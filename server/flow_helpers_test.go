@@ -70,7 +70,10 @@ func newOAuthEnvFull(t *testing.T, opts envOptions, mutate ...func(*Config)) *oa
 	codeAndRefresh := []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken}
 	clients := []*oauth.Client{
 		{ID: "public-app", Metadata: oauth.ClientMetadata{ClientName: "Public App", TokenEndpointAuthMethod: oauth.AuthMethodNone,
-			RedirectURIs: []string{publicRedirect, "https://app.example.com/cb?tenant=1"}, GrantTypes: codeAndRefresh}},
+			// The third predates the rule against response parameters in
+			// the query (issue 10 item 4): /authorize must refuse it.
+			RedirectURIs: []string{publicRedirect, "https://app.example.com/cb?tenant=1", "https://app.example.com/cb?code=planted"},
+			GrantTypes:   codeAndRefresh}},
 		{ID: "conf-app", SecretHash: secretHash(testSecret), MayIntrospect: true, Metadata: oauth.ClientMetadata{ClientName: "Confidential App",
 			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, RedirectURIs: []string{confRedirect},
 			GrantTypes: append(codeAndRefresh, oauth.GrantClientCredentials)}},

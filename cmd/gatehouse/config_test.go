@@ -234,6 +234,8 @@ clients:
   - client_id: nosy-public
     redirect_uris: [https://b.example/cb]
     allow_introspection: true
+  - client_id: planted-params
+    redirect_uris: ["https://b.example/cb?tenant=1", "https://b.example/cb?state=x", "http://127.0.0.1/cb?error_uri"]
 `)
 	cfg, _, problems := LoadConfig(file, nil, nil)
 	got := map[string]string{}
@@ -252,8 +254,14 @@ clients:
 		"clients[5].client_id":           "configured twice",
 		"clients[6].client_id":           "reserved",
 		"clients[7].allow_introspection": "confidential client",
+		"clients[8].redirect_uris[1]":    `already has "state"`,
+		"clients[8].redirect_uris[2]":    `already has "error_uri"`,
+		"clients[8].redirect_uris[0]":    "",
 	}
 	for k, msg := range want {
+		if msg == "" && got[k] != "" {
+			t.Errorf("%s: refused (%q), want it accepted", k, got[k])
+		}
 		if !strings.Contains(got[k], msg) {
 			t.Errorf("%s: got %q, want it to mention %q", k, got[k], msg)
 		}
