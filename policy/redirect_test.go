@@ -2,6 +2,7 @@ package policy
 
 import (
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -104,6 +105,10 @@ func TestCheckRegisteredRedirectURI(t *testing.T) {
 		"http://10.0.0.1/cb", "https://app.example.com/cb#frag", "https://user@app.example.com/cb", "https:///cb", "/relative",
 		"https://app.example.com/c b", "https://app.example.com\\@evil", "vbscript:x", "ftp://x/y", "com.example.app:",
 		"https://app.example.com/\x00", "ws://x/y", "http://127.1/cb", "http://localhost.evil.com/cb",
+		// Schemes that are not redirects at all: refused in DCR as in
+		// metadata documents (one list).
+		"mailto:victim@example.com", "MAILTO:x@example.com", "tel:+15555550100", "sms:+15555550100?body=x", "sms://x",
+		"data:,x", "javascript://accounts.google.com/%0aalert(1)", "intent://x#Intent;end", "view-source:https://x",
 	}
 	for _, u := range ok {
 		if err := CheckRegisteredRedirectURI(u); err != nil {
@@ -126,7 +131,7 @@ func FuzzCheckRegisteredRedirectURI(f *testing.F) {
 			return
 		}
 		u, err := url.Parse(raw)
-		if err != nil || u.User != nil || strings.Contains(raw, "#") || forbiddenSchemes[u.Scheme] {
+		if err != nil || u.User != nil || strings.Contains(raw, "#") || slices.Contains(neverRedirectSchemes, u.Scheme) {
 			t.Fatalf("accepted %q", raw)
 		}
 		if u.Scheme == "http" && !IsLoopbackRedirect(raw) {

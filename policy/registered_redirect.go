@@ -3,16 +3,9 @@ package policy
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
-
-// forbiddenSchemes can never be redirect targets: they run code, read
-// local data or are not navigations at all.
-var forbiddenSchemes = map[string]bool{
-	"javascript": true, "vbscript": true, "data": true, "file": true, "about": true,
-	"blob": true, "filesystem": true, "ftp": true, "ws": true, "wss": true, "view-source": true,
-	"chrome": true, "intent": true,
-}
 
 // MaxRedirectURILen bounds a registered redirect URI.
 const MaxRedirectURILen = 2000
@@ -21,9 +14,10 @@ const MaxRedirectURILen = 2000
 // registered by an operator or through DCR (OAuth 2.1 §2.3, RFC 8252 §7,
 // RFC 9700 §2.6): an https URL; an http URL on a loopback host (native
 // apps, any port at use); or a private-use scheme for native apps
-// (RFC 8252 §7.1), never one of the dangerous schemes. It must be absolute,
-// without fragment or userinfo, and its query must not hold an
-// authorization response parameter (CheckRedirectQuery).
+// (RFC 8252 §7.1), never one of the schemes that are not redirects
+// (neverRedirectSchemes). It must be absolute, without fragment or
+// userinfo, and its query must not hold an authorization response
+// parameter (CheckRedirectQuery).
 func CheckRegisteredRedirectURI(raw string) error {
 	if raw == "" || len(raw) > MaxRedirectURILen {
 		return fmt.Errorf("must be 1 to %d characters", MaxRedirectURILen)
@@ -53,7 +47,10 @@ func CheckRegisteredRedirectURI(raw string) error {
 			return nil
 		}
 		return fmt.Errorf("%q uses http on a non-loopback host; use https (http only for localhost, 127.0.0.1 and [::1])", raw)
-	case forbiddenSchemes[scheme]:
+	case slices.Contains(neverRedirectSchemes, scheme):
+		// One list with metadata documents (CheckRedirectURI): schemes
+		// that run code, read local data or are not navigations at all
+		// (mailto:, tel:, sms: open another program with attacker text).
 		return fmt.Errorf("%q uses the forbidden scheme %s:", raw, scheme)
 	}
 	// A private-use scheme (RFC 8252 §7.1): the scheme names the app.

@@ -28,16 +28,22 @@ type consentPage struct {
 	// SelfAsserted: the name comes from the client, not the operator.
 	SelfAsserted bool
 	// LogoURL is the client's logo, served from Gatehouse's origin.
-	LogoURL      string
-	Kind         string
-	RedirectHost string
-	Loopback     bool
-	Scopes       []string
-	Resources    []string
-	Username     string
-	Notice       string
-	LogoutAction string
-	AccountURL   string
+	LogoURL string
+	Kind    string
+	// RedirectHost is the web or loopback host the answer goes to, in
+	// ASCII (punycode for internationalized names); RedirectScheme is set
+	// instead when the answer goes to an app by its private-use scheme.
+	RedirectHost   string
+	RedirectScheme string
+	// RedirectPunycode: RedirectHost has an internationalized label.
+	RedirectPunycode bool
+	Loopback         bool
+	Scopes           []string
+	Resources        []string
+	Username         string
+	Notice           string
+	LogoutAction     string
+	AccountURL       string
 }
 
 // needsConsent reports whether the user must approve this request: no
@@ -76,14 +82,17 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 		LogoURL:      s.logoURL(req.Client),
 		AccountURL:   s.base + accountPath,
 	}
-	if u, err := url.Parse(req.Client.ID); err == nil && u.Scheme == "https" {
-		p.ClientHost = u.Host
+	if strings.HasPrefix(req.Client.ID, "https://") {
+		p.ClientHost = policy.RedirectDestination(req.Client.ID).Host // the same ASCII rendering
 	}
-	if u, err := url.Parse(req.RedirectURI); err == nil {
-		p.RedirectHost = u.Host
-		if u.Host == "" {
-			p.RedirectHost = u.Scheme + ":"
-		}
+	// Never the redirect URI's host as written: a look-alike IDN host
+	// shows as punycode, and "myapp://accounts.google.com/cb" goes to
+	// whichever app claims myapp:, not to accounts.google.com.
+	switch dest := policy.RedirectDestination(req.RedirectURI); dest.Kind {
+	case policy.DestinationApp:
+		p.RedirectScheme = dest.Scheme + ":"
+	default:
+		p.RedirectHost, p.RedirectPunycode = dest.Host, dest.Punycode
 	}
 	return s.render(c, http.StatusOK, "consent", "Authorize "+p.ClientName, p)
 }
