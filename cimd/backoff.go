@@ -1,6 +1,7 @@
 package cimd
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -17,6 +18,8 @@ const maxTrackedURLs = 10_000
 // next one forever.
 type backoff struct {
 	base, max time.Duration
+	// retryMax bounds a host's Retry-After (see fail).
+	retryMax time.Duration
 
 	mu     sync.Mutex
 	failed map[string]*failure
@@ -28,8 +31,17 @@ type failure struct {
 	err   error
 }
 
-func newBackoff(base, max time.Duration) *backoff {
-	return &backoff{base: base, max: max, failed: map[string]*failure{}}
+// newBackoff pauses from base doubling to max, and honours a host's
+// Retry-After up to retryMax.
+func newBackoff(base, max, retryMax time.Duration) *backoff {
+	return &backoff{base: base, max: max, retryMax: retryMax, failed: map[string]*failure{}}
+}
+
+// retryAfterBound is how long a Retry-After may pause a URL: the longer of
+// the backoff ceiling and the stale-if-error window (the time a cached
+// copy can bridge), never more than MaxRetryAfter.
+func retryAfterBound(c CacheConfig) time.Duration {
+	return min(max(c.FailureBackoffMax, c.StaleIfError), MaxRetryAfter)
 }
 
 // active returns when url's backoff ends and the error that put it there,
@@ -44,7 +56,9 @@ func (b *backoff) active(url string, now time.Time) (time.Time, error) {
 	return f.until, f.err
 }
 
-// fail records a failed fetch and returns when the next attempt may go.
+// fail records a failed fetch and returns when the next attempt may go:
+// after the exponential pause, or after the Retry-After of a throttled
+// answer (RFC 9110 §10.2.3) when that is later, up to retryMax.
 func (b *backoff) fail(url string, now time.Time, err error) time.Time {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -64,7 +78,12 @@ func (b *backoff) fail(url string, now time.Time, err error) time.Time {
 	for i := 1; i < f.count && pause < b.max; i++ {
 		pause *= 2
 	}
-	f.until = now.Add(min(pause, b.max))
+	pause = min(pause, b.max)
+	var fe *FetchError
+	if errors.As(err, &fe) && fe.RetryAfter > pause {
+		pause = min(fe.RetryAfter, max(b.retryMax, b.max))
+	}
+	f.until = now.Add(pause)
 	f.err = err
 	return f.until
 }

@@ -21,6 +21,10 @@ func (f *Fetcher) readResponse(ctx context.Context, req Request, r *http.Respons
 	case r.StatusCode >= 300 && r.StatusCode < 400:
 		return nil, &FetchError{Outcome: OutcomeBadStatus, URL: req.URL, Status: r.StatusCode, Spec: specStatus,
 			Detail: "server answered " + r.Status + " (redirects are never followed; publish the document at the client_id URL itself)"}
+	case throttled(r):
+		return nil, &FetchError{Outcome: OutcomeThrottled, URL: req.URL, Status: r.StatusCode, Spec: specStatus,
+			Detail:     "server answered " + r.Status + " (the host is rate limiting or challenging automated requests)",
+			RetryAfter: parseRetryAfter(r.Header.Get("Retry-After"), f.now())}
 	default:
 		return nil, &FetchError{Outcome: OutcomeBadStatus, URL: req.URL, Status: r.StatusCode, Spec: specStatus,
 			Detail: "server answered " + r.Status + " (only 200 OK is accepted)"}

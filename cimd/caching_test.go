@@ -157,7 +157,7 @@ func TestStaleIfErrorWindow(t *testing.T) {
 	// Past the window (expiry + 1h), the copy is no longer served.
 	e.clock.Advance(time.Hour)
 	_, err = e.r.Resolve(bg, testClientID)
-	if OutcomeOf(err) != OutcomeBadStatus || !strings.Contains(err.Error(), "503") {
+	if OutcomeOf(err) != OutcomeThrottled || !strings.Contains(err.Error(), "503") {
 		t.Fatalf("after the stale window: %v; want the 503", err)
 	}
 }

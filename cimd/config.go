@@ -63,7 +63,8 @@ type CacheConfig struct {
 	MaxTTL       time.Duration // cimd.cache.max_ttl
 	DefaultTTL   time.Duration // cimd.cache.default_ttl: no freshness information
 	// StaleIfError is how long after expiry the last valid copy may still be
-	// served while refreshes fail with network errors, timeouts or 5xx
+	// served while refreshes fail with network errors, timeouts, 5xx or
+	// throttling (429, an HTML 403; OutcomeThrottled)
 	// (cimd.cache.stale_if_error). Zero disables it.
 	StaleIfError time.Duration
 	// FailureBackoff is the first per-URL pause after a failed fetch; it

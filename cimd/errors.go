@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
@@ -50,10 +51,13 @@ const (
 type FetchError struct {
 	Outcome string
 	URL     string
-	Status  int // HTTP status when Outcome is bad_status
+	Status  int // HTTP status when Outcome is bad_status or throttled
 	Detail  string
 	Spec    string
 	Err     error
+	// RetryAfter is the host's Retry-After when Outcome is throttled (0:
+	// none); the failure backoff waits at least this long.
+	RetryAfter time.Duration
 }
 
 func (e *FetchError) Error() string {

@@ -39,7 +39,7 @@ func (r *Resolver) Reconfigure(cfg Config) (restartNeeded []string, err error) {
 	// Keep what cannot change live, so Config reflects what is in force.
 	cfg.Fetch, cfg.AllowPrivateAddresses, cfg.ExtraRootCAs = old.Fetch, old.AllowPrivateAddresses, old.ExtraRootCAs
 
-	r.backoff.set(cfg.Cache.FailureBackoff, cfg.Cache.FailureBackoffMax)
+	r.backoff.set(cfg.Cache.FailureBackoff, cfg.Cache.FailureBackoffMax, retryAfterBound(cfg.Cache))
 	r.refetch.setInterval(cfg.Cache.RedirectRefetchInterval)
 	r.fetcher.setTrusted(cfg.TrustedPrivateURLs)
 	r.docs.cache.SetMaxCost(cfg.Cache.MaxBytes)
@@ -57,9 +57,9 @@ func (r *Resolver) Config() Config { return *r.config() }
 
 // set changes the backoff bounds; URLs already backing off keep their
 // current pause.
-func (b *backoff) set(base, max time.Duration) {
+func (b *backoff) set(base, max, retryMax time.Duration) {
 	b.mu.Lock()
-	b.base, b.max = base, max
+	b.base, b.max, b.retryMax = base, max, retryMax
 	b.mu.Unlock()
 }
 

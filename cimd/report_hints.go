@@ -82,6 +82,10 @@ func (r *Report) fetchHint() string {
 			"For an internal client the operator can list this exact URL in cimd.trusted_private_urls."
 	case OutcomeBadStatus:
 		return "Serve the document with 200 OK at exactly this URL: redirects are not followed (CIMD -02 §5.1)."
+	case OutcomeThrottled:
+		return "The host rate-limits or challenges automated requests (429, 503 or an HTML 403): let Gatehouse's " +
+			"User-Agent (cimd.fetch.user_agent) through the CDN or firewall. Gatehouse serves the last valid copy " +
+			"meanwhile (cimd.cache.stale_if_error) and honours Retry-After."
 	case OutcomeTooLarge:
 		return "Keep the document under 5 KB (CIMD -02 §5): drop fields Gatehouse does not need."
 	case OutcomeTimeout:

@@ -60,7 +60,7 @@ func NewResolver(cfg Config, deps Deps) (*Resolver, error) {
 		now:     deps.Now,
 		obs:     observer{deps.Observer},
 		log:     deps.Logger,
-		backoff: newBackoff(cfg.Cache.FailureBackoff, cfg.Cache.FailureBackoffMax),
+		backoff: newBackoff(cfg.Cache.FailureBackoff, cfg.Cache.FailureBackoffMax, retryAfterBound(cfg.Cache)),
 		refetch: newRefetchLimiter(cfg.Cache.RedirectRefetchInterval),
 	}
 	r.conf.Store(&cfg)

@@ -176,10 +176,12 @@ func cacheHeaders(h, stored http.Header) http.Header {
 // failed decides what a failed fetch means for the cached copy:
 //   - 404, 410, an invalid or oversized document, a blocked address or a
 //     policy refusal are definitive: the entry goes at once;
-//   - timeouts, network errors, 429 and 5xx are transient: the last valid
-//     copy is served within its stale-if-error window;
-//   - anything else (3xx, other 4xx) keeps a still-fresh copy (a forced
-//     refetch) and otherwise evicts.
+//   - timeouts, network errors, 5xx and throttling (429, 503, an HTML 403
+//     bot challenge: OutcomeThrottled) are transient: the last valid copy
+//     is served within its stale-if-error window, and the next attempt
+//     waits for the backoff or the host's Retry-After, whichever is later;
+//   - anything else (3xx, other 4xx, a 403 that is not HTML) keeps a
+//     still-fresh copy (a forced refetch) and otherwise evicts.
 func (s *resourceStore[V]) failed(key string, prev *resource[V], fresh, usable bool, now time.Time, err error) (*resource[V], error) {
 	until := s.r.backoff.fail(key, now, err)
 	s.r.log.Info("cimd: fetch failed", "kind", string(s.kind), "url", key, "outcome", OutcomeOf(err),
@@ -224,7 +226,7 @@ func transient(fe *FetchError) bool {
 		return false
 	}
 	switch fe.Outcome {
-	case OutcomeTimeout, OutcomeNetworkError:
+	case OutcomeTimeout, OutcomeNetworkError, OutcomeThrottled:
 		return true
 	case OutcomeBadStatus:
 		return fe.Status == http.StatusTooManyRequests || fe.Status >= 500

@@ -49,7 +49,8 @@ func NewMetrics() *Metrics {
 	m.loginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_login_failures_total",
 		Help: "Failed sign-ins, by reason (bad_credentials, throttled, csrf)."}, []string{"reason"})
 	m.cimdFetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_fetches_total",
-		Help: "Fetches of client metadata documents, key sets and logos, by kind and outcome (ok, not_modified, timeout, too_large, blocked_address, bad_status, invalid_document, policy_denied, network_error). " +
+		Help: "Fetches of client metadata documents, key sets and logos, by kind and outcome (ok, not_modified, timeout, too_large, blocked_address, bad_status, throttled, invalid_document, policy_denied, network_error). " +
+			"throttled is a host rate limiting or challenging Gatehouse (429, 503, an HTML 403): the last valid copy is served within cimd.cache.stale_if_error. " +
 			"Each fetch counts once, after its body is validated: a 200 whose document, key set or logo fails Gatehouse's rules is invalid_document. " +
 			"policy_denied counts client_ids refused before any fetch (cimd.enabled, cimd.hosts.allow/deny, client_id URL rules); addresses refused at dial time are blocked_address."},
 		[]string{"kind", "outcome"})

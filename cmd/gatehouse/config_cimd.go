@@ -53,9 +53,9 @@ type CIMDCacheConfig struct {
 	MinTTL                  time.Duration `yaml:"min_ttl" help:"Shortest cache lifetime, whatever the document's Cache-Control says (no-store and no-cache get this)."`
 	MaxTTL                  time.Duration `yaml:"max_ttl" help:"Longest cache lifetime."`
 	DefaultTTL              time.Duration `yaml:"default_ttl" help:"Cache lifetime when the response has no Cache-Control or Expires."`
-	StaleIfError            time.Duration `yaml:"stale_if_error" help:"How long after expiry the last valid document may be served while refreshes fail with network errors or 5xx (0s: never). A 404 or 410 removes the client at once."`
+	StaleIfError            time.Duration `yaml:"stale_if_error" help:"How long after expiry the last valid document may be served while refreshes fail with network errors, timeouts, 5xx, 429 or an HTML 403 bot challenge (0s: never). A 404 or 410 removes the client at once. See When a metadata document host fails."`
 	FailureBackoff          time.Duration `yaml:"failure_backoff" help:"Pause before a failed URL is fetched again; doubles per failure."`
-	FailureBackoffMax       time.Duration `yaml:"failure_backoff_max" help:"Longest failure backoff."`
+	FailureBackoffMax       time.Duration `yaml:"failure_backoff_max" help:"Longest failure backoff. A host's Retry-After may lengthen a pause up to the longer of this and stale_if_error (at most 24h)."`
 	RedirectRefetchInterval time.Duration `yaml:"redirect_refetch_interval" help:"At most one refetch per client in this interval when a redirect_uri is missing from the cached document, or a kid from its keys."`
 }
 
