@@ -1,0 +1,5 @@
+package main
+
+import "context"
+
+func soakMain(ctx context.Context, args []string) bool { return false }
