@@ -1,16 +1,18 @@
 # The README's test command is `make test`; CI (.ci/run) calls it too.
 GO ?= go
 
-.PHONY: test unit lint fuzz bench docs e2e
+.PHONY: test unit lint fuzz bench docs e2e reliability crash soak
 
 # Every test: formatting, vet, no machine paths (.ci/machine-paths), the unit and integration tests with the
-# race detector, a short run of every fuzz target, and the end-to-end suite.
-test: lint unit fuzz e2e
+# race detector, a short run of every fuzz target, the end-to-end suite,
+# and the short forms of the reliability tests.
+test: lint unit fuzz e2e reliability
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) vet -tags chaos ./e2e/chaos
 	@./.ci/machine-paths-test
 	@./.ci/machine-paths
 
@@ -38,3 +40,19 @@ docs:
 	@$(GO) run ./cmd/gatehouse config reference >> docs/.configuration.md.tmp
 	@mv docs/.configuration.md.tmp docs/configuration.md
 	@echo "docs/configuration.md regenerated"
+
+# Reliability (docs/reliability.md), against the real binary: the crash
+# test with CHAOS_KILLS SIGKILLs, the soak for SOAK, and the fault tests.
+# make test runs the short forms: 5 kills and a 60-second soak.
+CHAOS_KILLS ?= 20
+SOAK ?= 30m
+reliability:
+	CHAOS_KILLS=5 SOAK=60s $(GO) test -tags chaos -count=1 -timeout 20m -v ./e2e/chaos
+
+# The full crash run: prints one line with kills, writes checked and lost.
+crash:
+	$(GO) run ./e2e/chaos crash -kills $(CHAOS_KILLS)
+
+# The full soak; soak.csv and soak.svg land in e2e/chaos/artifacts/TestSoak.
+soak:
+	SOAK=$(SOAK) $(GO) test -tags chaos -count=1 -timeout 0 -v -run '^TestSoak$$' ./e2e/chaos

@@ -36,7 +36,13 @@ type answer struct {
 	raw    string
 	err    error // transport: the request may or may not have been applied
 	took   time.Duration
+	// waitsOnHost: the request may wait on a slow or failing metadata
+	// host (up to cimd.fetch.timeout), so its latency is not Gatehouse's.
+	waitsOnHost bool
 }
+
+// waitsOnHostKey marks a context whose requests may wait on a metadata host.
+type waitsOnHostKey struct{}
 
 // inFlight reports a request whose effect is unknown.
 func (a answer) inFlight() bool { return a.err != nil }
@@ -102,16 +108,24 @@ func (a *agent) do(ctx context.Context, op string, req *http.Request, hc *http.C
 		}
 	}
 	out.took = time.Since(start)
+	if ctx.Value(waitsOnHostKey{}) != nil {
+		out.waitsOnHost = true
+	}
 	if a.observe != nil {
 		a.observe(op, out)
 	}
 	return out
 }
 
+// form posts a form as client user: with HTTP Basic when it has a secret
+// (client_secret_basic), as client_id in the body when it is public.
 func (a *agent) form(ctx context.Context, op, path string, form url.Values, user, pass string) answer {
+	if user != "" && pass == "" {
+		form.Set("client_id", user)
+	}
 	req, _ := http.NewRequest(http.MethodPost, a.base+path, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if user != "" {
+	if user != "" && pass != "" {
 		req.SetBasicAuth(url.QueryEscape(user), url.QueryEscape(pass))
 	}
 	return a.do(ctx, op, req, nil)

@@ -119,7 +119,7 @@ func (b *browser) authorize(ctx context.Context, c *chain, challenge string) (au
 			}
 			if loc.Host == "127.0.0.1" && loc.Path == "/callback" {
 				if e := loc.Query().Get("error"); e != "" {
-					return out, fmt.Errorf("authorize: error redirect %s", loc.RawQuery)
+					return out, fmt.Errorf("authorize: error redirect to the client: %s", loc.RawQuery)
 				}
 				out.code = loc.Query().Get("code")
 				if out.code == "" {
