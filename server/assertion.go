@@ -23,6 +23,11 @@ const (
 	// single-use and meant to be minted per request.
 	maxAssertionLifetime = 5 * time.Minute
 	assertionLeeway      = 30 * time.Second
+	// assertionIDKeep is how long a used jti is remembered past the
+	// assertion's exp, so that a clock stepping back by up to this much
+	// after the sweeper removed the record cannot make the assertion
+	// acceptable again (TestClockStepsDoNotReviveAClientAssertion).
+	assertionIDKeep = 15 * time.Minute
 )
 
 // ClientKeySource returns the public keys a private_key_jwt client signs
@@ -81,7 +86,7 @@ func (s *Server) verifyClientAssertion(ctx context.Context, client *oauth.Client
 	case claims.ID == "" || len(claims.ID) > 256:
 		return oauth.InvalidClient("client_assertion needs a jti")
 	}
-	err = s.store.UseAssertionID(ctx, client.ID, claims.ID, claims.Expiry.Time().Add(assertionLeeway))
+	err = s.store.UseAssertionID(ctx, client.ID, claims.ID, claims.Expiry.Time().Add(assertionLeeway+assertionIDKeep))
 	if errors.Is(err, store.ErrConflict) {
 		return oauth.InvalidClient("client_assertion jti was already used (replay)")
 	}
