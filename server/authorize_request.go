@@ -115,12 +115,16 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 		return nil, fail(oe)
 	}
 	req.Resources = resources
-	req.Scopes = oauth.SplitScope(params.Get("scope"))
-	if err := checkScopes(req.Scopes, entries, client); err != nil {
+	scopes, dropped, err := grantScopes(oauth.SplitScope(params.Get("scope")), entries, client)
+	if err != nil {
 		var oe *oauth.Error
 		errors.As(err, &oe)
 		return nil, fail(oe)
 	}
+	if len(dropped) > 0 {
+		s.log.Debug("requested scopes narrowed", "client_id", client.ID, "dropped", oauth.JoinScope(dropped), "granted", oauth.JoinScope(scopes))
+	}
+	req.Scopes = scopes
 	return req, nil
 }
 

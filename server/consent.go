@@ -38,13 +38,36 @@ type consentPage struct {
 	// RedirectPunycode: RedirectHost has an internationalized label.
 	RedirectPunycode bool
 	Loopback         bool
-	Scopes           []string
-	Resources        []string
-	Username         string
-	Notice           string
-	LogoutAction     string
-	AccountURL       string
+	Scopes           []consentItem
+	Resources        []consentItem
+	// Returning: the user approved this client before (same metadata)
+	// and it now asks for more; the items it did not approve then are
+	// marked New, so the user is asked only about what is new (the
+	// consent is the union).
+	Returning    bool
+	Username     string
+	Notice       string
+	LogoutAction string
+	AccountURL   string
 }
+
+// consentItem is a scope or resource on the consent page.
+type consentItem struct {
+	Name string
+	New  bool
+}
+
+// consentItems marks the entries of asked that approved lacks; with no
+// earlier approval (nil), nothing is marked.
+func consentItems(asked, approved []string, returning bool) []consentItem {
+	out := make([]consentItem, len(asked))
+	for i, a := range asked {
+		out[i] = consentItem{Name: a, New: returning && !slices.Contains(approved, a)}
+	}
+	return out
+}
+
+func isNew(i consentItem) bool { return i.New }
 
 // needsConsent reports whether the user must approve this request: no
 // earlier consent, prompt=consent, more scopes or resources than approved,
@@ -71,17 +94,25 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 	if err != nil {
 		return err
 	}
+	prior, err := s.store.Consent(c.Request().Context(), user.ID, req.Client.ID)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	returning := err == nil && prior.Fingerprint == req.Client.Fingerprint
 	p := consentPage{
 		Action: s.base + consentPath, CSRF: token, Request: req.params.Encode(),
 		Fingerprint: req.Client.Fingerprint, UserID: user.ID,
 		ClientName: req.Client.DisplayName(), ClientID: req.Client.ID, Kind: string(req.Client.Kind),
 		SelfAsserted: req.Client.Kind != oauth.ClientStatic,
-		Scopes:       req.Scopes, Resources: req.Resources, Username: user.Name, Notice: notice,
+		Scopes:       consentItems(req.Scopes, prior.Scopes, returning),
+		Resources:    consentItems(req.Resources, prior.Resources, returning),
+		Returning:    returning, Username: user.Name, Notice: notice,
 		Loopback:     policy.IsLoopbackRedirect(req.RedirectURI),
 		LogoutAction: s.base + logoutPath,
 		LogoURL:      s.logoURL(req.Client),
 		AccountURL:   s.base + accountPath,
 	}
+	p.Returning = returning && (slices.ContainsFunc(p.Scopes, isNew) || slices.ContainsFunc(p.Resources, isNew))
 	if strings.HasPrefix(req.Client.ID, "https://") {
 		p.ClientHost = policy.RedirectDestination(req.Client.ID).Host // the same ASCII rendering
 	}

@@ -166,8 +166,8 @@ func TestConfidentialClientAndIntrospection(t *testing.T) {
 		t.Fatalf("exchange = %d %v", resp.StatusCode, body)
 	}
 	at := body["access_token"].(string)
-	if _, ok := body["scope"]; ok {
-		t.Errorf("scope returned although it equals the request: %v", body["scope"])
+	if body["scope"] != "files:read" {
+		t.Errorf("scope = %v; every token response states the granted scope", body["scope"])
 	}
 	// Introspection: active with the token's claims for a confidential caller.
 	req, _ := http.NewRequest(http.MethodPost, env.http.URL+introspectPath, strings.NewReader(url.Values{"token": {at}}.Encode()))

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,51 @@ func FuzzReadClientAuth(f *testing.F) {
 			t.Fatalf("method none despite a body secret: %+v", p)
 		case bodyID != "" && bodyID != p.clientID:
 			t.Fatalf("client_id %q read, body names %q", p.clientID, bodyID)
+		}
+	})
+}
+
+// FuzzGrantScopes: whatever the scope parameter, what is granted is a
+// subset of the request that the resource accepts (and, for operator
+// clients, that the ceiling allows); granted and dropped partition the
+// request; the only error is invalid_scope.
+func FuzzGrantScopes(f *testing.F) {
+	f.Add("files:read files:write", "files:read", true)
+	f.Add("offline_access admin", "", false)
+	f.Add("a\tb  c\x00", "a", true)
+	f.Add(`"x" \y`, "", false)
+	res := &Resource{URI: "https://mcp.example.com/mcp", Scopes: []string{"files:read", "files:write", "a"}}
+	f.Fuzz(func(t *testing.T, requested, ceiling string, static bool) {
+		kind := oauth.ClientDCR
+		if static {
+			kind = oauth.ClientStatic
+		}
+		client := &oauth.Client{ID: "c", Kind: kind, Metadata: oauth.ClientMetadata{Scope: ceiling}}
+		asked := oauth.SplitScope(requested)
+		granted, dropped, err := grantScopes(asked, []*Resource{res}, client)
+		if err != nil {
+			if oauth.Code(err) != oauth.ErrCodeInvalidScope {
+				t.Fatalf("error %v is not invalid_scope", err)
+			}
+			return
+		}
+		if len(asked) > 0 && len(granted) == 0 {
+			t.Fatalf("nothing granted from %q without an error", requested)
+		}
+		for _, sc := range granted {
+			switch {
+			case !validScopeToken(sc), !slices.Contains(asked, sc), slices.Contains(dropped, sc):
+				t.Fatalf("granted %q from %q", sc, requested)
+			case sc != oauth.ScopeOfflineAccess && !slices.Contains(res.Scopes, sc):
+				t.Fatalf("granted %q, which the resource does not accept", sc)
+			case static && len(oauth.SplitScope(ceiling)) > 0 && !slices.Contains(oauth.SplitScope(ceiling), sc):
+				t.Fatalf("granted %q above the ceiling %q", sc, ceiling)
+			}
+		}
+		for _, sc := range asked {
+			if !slices.Contains(granted, sc) && !slices.Contains(dropped, sc) {
+				t.Fatalf("%q neither granted nor dropped", sc)
+			}
 		}
 	})
 }

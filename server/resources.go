@@ -190,31 +190,6 @@ func (rs *Resources) resolve(requested []string) ([]string, []*Resource, error) 
 	return auds, entries, nil
 }
 
-// checkScopes verifies that every requested scope is accepted by at least
-// one of the resources and allowed by the client's registration.
-func checkScopes(scopes []string, entries []*Resource, client *oauth.Client) error {
-	allowed := client.ScopeList()
-	for _, sc := range scopes {
-		if !validScopeToken(sc) {
-			return oauth.InvalidScope("%q is not a valid scope token", truncate(sc, 100))
-		}
-		if len(allowed) > 0 && !slices.Contains(allowed, sc) {
-			return oauth.InvalidScope("scope %q is not registered for this client", sc)
-		}
-		if sc == oauth.ScopeOfflineAccess {
-			continue // the authorization server's own scope
-		}
-		ok := false
-		for _, r := range entries {
-			ok = ok || slices.Contains(r.Scopes, sc)
-		}
-		if !ok {
-			return oauth.InvalidScope("scope %q is not accepted by the requested resource", sc)
-		}
-	}
-	return nil
-}
-
 // ScopesSupported lists every scope any resource accepts, plus
 // offline_access, for the discovery document.
 func (rs *Resources) ScopesSupported() []string {

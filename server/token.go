@@ -18,7 +18,9 @@ type tokenResponse struct {
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int64  `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
-	Scope        string `json:"scope,omitempty"`
+	// Scope is always present (empty when nothing was granted): MCP
+	// clients compute their next step-up request from it.
+	Scope string `json:"scope"`
 }
 
 // handleToken is the token endpoint (OAuth 2.1 §3.2). The client is
@@ -60,20 +62,19 @@ func (s *Server) handleToken(c echo.Context) error {
 	return err
 }
 
-// writeTokenResponse sends the tokens. The response carries scope when it
-// differs from what the client asked for (OAuth 2.1 §3.2.3): always when
-// the request named no scope, so the client learns what it got.
-func (s *Server) writeTokenResponse(c echo.Context, access string, spec tokenSpec, refresh string, requested []string) error {
-	resp := tokenResponse{
+// writeTokenResponse sends the tokens. The response always carries scope,
+// the scopes the access token holds: OAuth 2.1 §3.2.3 requires it only
+// when they differ from the request, but MCP clients compute the scope of
+// their next step-up authorization from it (MCP 2025-11-25 "Scope
+// Challenge Handling"), and narrowing (RFC 6749 §3.3) can make them differ.
+func (s *Server) writeTokenResponse(c echo.Context, access string, spec tokenSpec, refresh string) error {
+	return c.JSON(http.StatusOK, tokenResponse{
 		AccessToken:  access,
 		TokenType:    oauth.TokenTypeBearer,
 		ExpiresIn:    int64(spec.ExpiresAt.Sub(spec.IssuedAt) / time.Second),
 		RefreshToken: refresh,
-	}
-	if requested == nil || !sameSet(requested, spec.Scopes) {
-		resp.Scope = oauth.JoinScope(spec.Scopes)
-	}
-	return c.JSON(http.StatusOK, resp)
+		Scope:        oauth.JoinScope(spec.Scopes),
+	})
 }
 
 // noStore marks a response as uncacheable (RFC 6749 §5.1).
@@ -81,18 +82,6 @@ func noStore(c echo.Context) {
 	h := c.Response().Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
-}
-
-func sameSet(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for _, x := range a {
-		if !slices.Contains(b, x) {
-			return false
-		}
-	}
-	return true
 }
 
 // subset reports whether every element of a is in b.

@@ -28,8 +28,8 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	if err != nil {
 		return err
 	}
-	scopes := oauth.SplitScope(form.Get("scope"))
-	if err := checkScopes(scopes, entries, client); err != nil {
+	scopes, _, err := grantScopes(oauth.SplitScope(form.Get("scope")), entries, client)
+	if err != nil {
 		return err
 	}
 	spec, err := s.newTokenSpec(client.ID, client.ID, aud, scopes, time.Time{})
@@ -40,5 +40,5 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	if err != nil {
 		return err
 	}
-	return s.writeTokenResponse(c, access, spec, "", scopes)
+	return s.writeTokenResponse(c, access, spec, "")
 }

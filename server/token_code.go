@@ -96,7 +96,7 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 	if err != nil {
 		return err
 	}
-	return s.writeTokenResponse(c, access, spec, refresh, code.Scopes)
+	return s.writeTokenResponse(c, access, spec, refresh)
 }
 
 // checkCodeBinding enforces what the code is bound to: the client, the

@@ -74,12 +74,10 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 		return oauth.InvalidGrant("the refresh token was issued to another client")
 	}
 	scopes := g.Scopes
-	requested := oauth.SplitScope(form.Get("scope"))
 	if form.Has("scope") {
-		if !subset(requested, g.Scopes) {
-			return oauth.InvalidScope("a refresh may narrow the scope but not widen it")
+		if scopes, err = narrowToGrant(oauth.SplitScope(form.Get("scope")), g.Scopes); err != nil {
+			return err
 		}
-		scopes = requested
 	}
 	aud, err := narrowResources(form["resource"], g.Resources)
 	if err != nil {
@@ -122,9 +120,5 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 	if err != nil {
 		return err
 	}
-	var req []string
-	if form.Has("scope") {
-		req = requested
-	}
-	return s.writeTokenResponse(c, access, spec, next, req)
+	return s.writeTokenResponse(c, access, spec, next)
 }

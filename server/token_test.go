@@ -199,8 +199,11 @@ func TestRefreshRules(t *testing.T) {
 		}
 		return env.token(v, "", "")
 	}
-	// Widening is refused without consuming the token.
-	resp, body := refresh(url.Values{"scope": {"files:read admin"}}, "public-app")
+	// Asking only for what the grant lacks is refused without consuming
+	// the token; so is a malformed scope.
+	resp, body := refresh(url.Values{"scope": {"admin"}}, "public-app")
+	wantOAuthError(t, resp, body, 400, "invalid_scope")
+	resp, body = refresh(url.Values{"scope": {"files:read bad\\scope"}}, "public-app")
 	wantOAuthError(t, resp, body, 400, "invalid_scope")
 	resp, body = refresh(url.Values{"resource": {"https://evil.example/"}}, "public-app")
 	wantOAuthError(t, resp, body, 400, "invalid_target")
@@ -224,6 +227,12 @@ func TestRefreshRules(t *testing.T) {
 	resp, body = refresh(nil, "public-app")
 	if resp.StatusCode != 200 || body["scope"] != "files:read files:write" {
 		t.Fatalf("full refresh = %d %v", resp.StatusCode, body)
+	}
+	// Widening narrows to the grant (RFC 6749 §3.3) and says so.
+	rt = body["refresh_token"].(string)
+	resp, body = refresh(url.Values{"scope": {"files:write admin files:read"}}, "public-app")
+	if resp.StatusCode != 200 || body["scope"] != "files:write files:read" {
+		t.Fatalf("widening refresh = %d %v; want the grant's scopes only", resp.StatusCode, body)
 	}
 	// The idle timeout ends an unused refresh token.
 	rt = body["refresh_token"].(string)

@@ -68,7 +68,7 @@ type StatementIssuerConfig struct {
 type ResourceConfig struct {
 	URI     string   `yaml:"uri" help:"The resource's URI (e.g. https://mcp.example.com/mcp), matched after RFC 3986 normalization (case of scheme and host, default port, empty path and /, encoded unreserved characters); tokens name it in aud exactly as written here."`
 	Prefix  string   `yaml:"prefix" help:"Instead of uri: every resource under this prefix, which must end with /, matched after the same normalization; aud is this prefix followed by the rest of the requested URI in normal form."`
-	Scopes  []string `yaml:"scopes" help:"Scopes this resource accepts; other requested scopes are invalid_scope."`
+	Scopes  []string `yaml:"scopes" help:"Scopes this resource accepts. Other requested scopes are dropped from the token, and the token response says what was granted (RFC 6749 §3.3); invalid_scope only when nothing usable is left."`
 	Default bool     `yaml:"default" help:"Use this resource when a request names none (at most one, uri only)."`
 }
 
@@ -83,7 +83,7 @@ type ClientConfig struct {
 	JWKS                    json.RawMessage `yaml:"jwks" help:"Public keys for private_key_jwt, as a JWK Set (YAML or JSON)."`
 	JWKSURI                 string          `yaml:"jwks_uri" help:"Instead of jwks: an https URL of the client's JWK Set."`
 	GrantTypes              []string        `yaml:"grant_types" help:"authorization_code, refresh_token, client_credentials. Default: authorization_code and refresh_token."`
-	Scope                   string          `yaml:"scope" help:"Space-separated scopes the client may request. Empty: any scope its resources accept."`
+	Scope                   string          `yaml:"scope" help:"Space-separated scopes the client may be granted: a ceiling (requested scopes outside it are dropped). Empty: any scope its resources accept. Only operator-configured clients have a ceiling; the scope a DCR or CIMD client declares is what it can use, not a limit."`
 	AllowIntrospection      bool            `yaml:"allow_introspection" help:"Let this client (a resource server or gateway, authenticated with a secret or keys) introspect every token Gatehouse issues, with the user's login name (RFC 7662). Every other confidential client may introspect only tokens issued to itself, without username; anything else is reported inactive."`
 }
 
