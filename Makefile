@@ -16,7 +16,10 @@ lint:
 	@./.ci/machine-paths-test
 	@./.ci/machine-paths
 
+# The PostgreSQL backend's tests start throwaway clusters with Debian's
+# server programs, which .ci/setup-postgres installs when missing.
 unit:
+	./.ci/setup-postgres
 	$(GO) test -race -count=1 ./...
 
 # Each fuzz target runs briefly (FUZZTIME, default 5s); the seed corpora

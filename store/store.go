@@ -37,6 +37,9 @@ type SweepResult struct {
 	// ExpiredClients are the registered clients removed (unused or idle
 	// past their expiry), for the audit log.
 	ExpiredClients []string
+	// Skipped is set when another process was sweeping the same data
+	// (several instances on one database): this call removed nothing.
+	Skipped bool
 }
 
 // SchemaVersion is the version of the persisted layout this code reads and

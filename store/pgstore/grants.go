@@ -1,0 +1,171 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// CreateGrant stores a grant (replacing one with the same ID, as bbolt).
+func (s *Store) CreateGrant(ctx context.Context, g store.Grant) error {
+	if err := checkGrant(g); err != nil {
+		return err
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO grants (id, user_id, client_id, expires_at, data) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, client_id = excluded.client_id,
+			expires_at = excluded.expires_at, data = excluded.data`, g.ID, g.UserID, g.ClientID, g.ExpiresAt, g)
+	return err
+}
+
+// Grant returns a live grant.
+func (s *Store) Grant(ctx context.Context, id string) (store.Grant, error) {
+	var g store.Grant
+	err := s.getJSON(ctx, pgx.NamedArgs{"id": id}, "SELECT data FROM grants WHERE id = @id AND "+live, "grant", &g)
+	return g, err
+}
+
+// GrantsByUser lists a user's live grants, oldest first.
+func (s *Store) GrantsByUser(ctx context.Context, userID string) ([]store.Grant, error) {
+	return listJSON[store.Grant](ctx, s.pool, "SELECT data FROM grants WHERE user_id = @owner AND "+live+" ORDER BY id",
+		pgx.NamedArgs{"owner": userID, "now": s.now()})
+}
+
+// GrantsByClient lists a client's live grants, oldest first.
+func (s *Store) GrantsByClient(ctx context.Context, clientID string) ([]store.Grant, error) {
+	return listJSON[store.Grant](ctx, s.pool, "SELECT data FROM grants WHERE client_id = @owner AND "+live+" ORDER BY id",
+		pgx.NamedArgs{"owner": clientID, "now": s.now()})
+}
+
+// ClientGrantCounts counts live grants per client.
+func (s *Store) ClientGrantCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := s.pool.Query(ctx, "SELECT client_id, count(*) FROM grants WHERE "+live+" GROUP BY client_id",
+		pgx.NamedArgs{"now": s.now()})
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		counts[id] = n
+	}
+	return counts, rows.Err()
+}
+
+// RevokeGrant deletes a live grant and revokes its access tokens.
+func (s *Store) RevokeGrant(ctx context.Context, id string) error {
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		n, err := revokeGrants(ctx, tx, "id = @id AND expires_at > @now", pgx.NamedArgs{"id": id, "now": s.now()})
+		if err == nil && n == 0 {
+			err = fmt.Errorf("grant: %w", store.ErrNotFound)
+		}
+		return err
+	})
+}
+
+// RevokeClientGrants revokes every grant of a client.
+func (s *Store) RevokeClientGrants(ctx context.Context, clientID string) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		n, err = revokeGrants(ctx, tx, "client_id = @client", pgx.NamedArgs{"client": clientID, "now": s.now()})
+		return err
+	})
+	return n, err
+}
+
+// RefreshToken returns a refresh token record until it expires.
+func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken, error) {
+	var rt store.RefreshToken
+	err := s.getJSON(ctx, pgx.NamedArgs{"id": id}, "SELECT data FROM refresh_tokens WHERE id = @id AND "+live, "refresh token", &rt)
+	return rt, err
+}
+
+
+
+// RotateRefreshToken exchanges a refresh token, or revokes the grant when
+// the token was already exchanged, in one transaction. Rows are locked
+// refresh token first, then grant (no other path locks both), so two
+// instances presenting the same token serialise on it: the second sees it
+// rotated and revokes the grant.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken) (store.Grant, error) {
+	var updated store.Grant
+	reused := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		updated, reused = store.Grant{}, false
+		args := pgx.NamedArgs{"id": oldID, "now": now}
+		var old store.RefreshToken
+		err := tx.QueryRow(ctx, "SELECT data FROM refresh_tokens WHERE id = @id AND "+live+" FOR UPDATE", args).Scan(&old)
+		if err != nil {
+			return notFound(err, "refresh token")
+		}
+		var g store.Grant
+		err = tx.QueryRow(ctx, "SELECT data FROM grants WHERE id = @id AND "+live+" FOR UPDATE",
+			pgx.NamedArgs{"id": old.GrantID, "now": now}).Scan(&g)
+		if err != nil {
+			return notFound(err, "refresh token")
+		}
+		if !old.RotatedAt.IsZero() {
+			reused = true
+			_, err := revokeGrants(ctx, tx, "id = @id", pgx.NamedArgs{"id": g.ID, "now": now})
+			return err
+		}
+		old.RotatedAt = now
+		if _, err := tx.Exec(ctx, "UPDATE refresh_tokens SET rotated_at = $2, data = $3 WHERE id = $1", oldID, now, old); err != nil {
+			return err
+		}
+		next.GrantID = g.ID
+		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (id, grant_id, rotated_at, expires_at, data) VALUES ($1, $2, $3, $4, $5)`,
+			next.ID, next.GrantID, nullTime(next.RotatedAt), next.ExpiresAt, next); err != nil {
+			return err
+		}
+		liveTokens := g.AccessTokens[:0:0]
+		for _, t := range g.AccessTokens {
+			if t.ExpiresAt.After(now) {
+				liveTokens = append(liveTokens, t)
+			}
+		}
+		if at.JTI != "" {
+			liveTokens = append(liveTokens, at)
+		}
+		g.AccessTokens, g.LastUsedAt = liveTokens, now
+		if _, err := tx.Exec(ctx, "UPDATE grants SET data = $2 WHERE id = $1", g.ID, g); err != nil {
+			return err
+		}
+		updated = g
+		return nil
+	})
+	if err != nil {
+		return store.Grant{}, err
+	}
+	if reused {
+		return store.Grant{}, store.ErrRefreshReused
+	}
+	return updated, nil
+}
+
+// RevokeAccessToken remembers a revoked access token until it expires.
+func (s *Store) RevokeAccessToken(ctx context.Context, t store.IssuedToken) error {
+	if t.JTI == "" || t.ExpiresAt.IsZero() {
+		return fmt.Errorf("revoke access token: jti and expiry are required")
+	}
+	_, err := s.pool.Exec(ctx, `INSERT INTO revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
+		ON CONFLICT (jti) DO UPDATE SET expires_at = GREATEST(revoked_access_tokens.expires_at, excluded.expires_at)`, t.JTI, t.ExpiresAt)
+	return err
+}
+
+// AccessTokenRevoked reports whether jti was revoked and has not expired.
+func (s *Store) AccessTokenRevoked(ctx context.Context, jti string) (bool, error) {
+	var revoked bool
+	err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM revoked_access_tokens WHERE jti = @jti AND "+live+")",
+		pgx.NamedArgs{"jti": jti, "now": s.now()}).Scan(&revoked)
+	return revoked, err
+}
