@@ -89,8 +89,6 @@ func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken
 	return rt, err
 }
 
-
-
 // RotateRefreshToken exchanges a refresh token, or revokes the grant when
 // the token was already exchanged, in one transaction. Rows are locked
 // refresh token first, then grant (no other path locks both), so two
