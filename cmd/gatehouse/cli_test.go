@@ -113,15 +113,23 @@ func TestConfigCheckCommand(t *testing.T) {
 // a stop function that waits for the shutdown.
 func startServe(t *testing.T, dir string, mutate ...func(*Config)) (string, func()) {
 	t.Helper()
+	cfg := Defaults()
+	cfg.DataDir = dir
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	return startServeConfig(t, cfg)
+}
+
+// startServeConfig is startServe with a whole configuration (its listen
+// address is replaced by a free loopback port).
+func startServeConfig(t *testing.T, cfg Config) (string, func()) {
+	t.Helper()
 	addr := make(chan net.Addr, 1)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	env := &cliEnv{stdout: io.Discard, stderr: io.Discard, onListen: func(a net.Addr) { addr <- a }}
-	cfg := Defaults()
-	cfg.DataDir, cfg.Listen = dir, "127.0.0.1:0"
-	for _, m := range mutate {
-		m(&cfg)
-	}
+	cfg.Listen = "127.0.0.1:0"
 	scheme := "http://"
 	if cfg.TLS.CertFile != "" {
 		scheme = "https://"

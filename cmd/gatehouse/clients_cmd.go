@@ -16,7 +16,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
-	"github.com/gatehouse-dev/gatehouse/store/boltstore"
 )
 
 // writeClientTable renders clients the same way offline and through the
@@ -52,7 +51,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 		Use:   "list",
 		Short: "List clients: static (config), dcr (registered), cimd (URL client IDs holding grants)",
 		Args:  cobra.NoArgs,
-		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st *boltstore.Store, _ []string) error {
+		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st store.Store, _ []string) error {
 			cutoff, err := listFilter(kind, unusedSince, time.Now())
 			if err != nil {
 				return err
@@ -71,7 +70,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 		Use:   "show ID",
 		Short: "Show a client's registration and grants",
 		Args:  cobra.ExactArgs(1),
-		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st *boltstore.Store, args []string) error {
+		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st store.Store, args []string) error {
 			return showClient(cmd.Context(), env, cfg, st, args[0])
 		}),
 	}
@@ -79,7 +78,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 		Use:   "delete ID",
 		Short: "Delete a registered client, or revoke every grant of a CIMD client; tokens die with it",
 		Args:  cobra.ExactArgs(1),
-		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st *boltstore.Store, args []string) error {
+		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st store.Store, args []string) error {
 			return deleteClient(cmd.Context(), env, cfg, st, args[0])
 		}),
 	}
@@ -88,7 +87,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 		Use:   "prune",
 		Short: "Remove registered clients past their unused or idle expiry (and, with --unused-since, older)",
 		Args:  cobra.NoArgs,
-		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st *boltstore.Store, _ []string) error {
+		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st store.Store, _ []string) error {
 			return pruneClients(cmd.Context(), env, st, unusedSince, dryRun)
 		}),
 	}
@@ -98,7 +97,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 	return cmd
 }
 
-func showClient(ctx context.Context, env *cliEnv, cfg Config, st *boltstore.Store, id string) error {
+func showClient(ctx context.Context, env *cliEnv, cfg Config, st store.Store, id string) error {
 	out := map[string]any{"client_id": id}
 	static, _ := buildClients(cfg.Clients)
 	switch idx := slices.IndexFunc(static, func(c *oauth.Client) bool { return c.ID == id }); {
@@ -130,7 +129,7 @@ func showClient(ctx context.Context, env *cliEnv, cfg Config, st *boltstore.Stor
 	return nil
 }
 
-func deleteClient(ctx context.Context, env *cliEnv, cfg Config, st *boltstore.Store, id string) error {
+func deleteClient(ctx context.Context, env *cliEnv, cfg Config, st store.Store, id string) error {
 	static, _ := buildClients(cfg.Clients)
 	if slices.ContainsFunc(static, func(c *oauth.Client) bool { return c.ID == id }) {
 		return usageError("%s is configured in the clients: list; remove it there (its tokens stop working when the server restarts)", id)
@@ -152,7 +151,7 @@ func deleteClient(ctx context.Context, env *cliEnv, cfg Config, st *boltstore.St
 	return nil
 }
 
-func pruneClients(ctx context.Context, env *cliEnv, st *boltstore.Store, unusedSince string, dryRun bool) error {
+func pruneClients(ctx context.Context, env *cliEnv, st store.Store, unusedSince string, dryRun bool) error {
 	now := time.Now()
 	var cutoff time.Time
 	if unusedSince != "" {

@@ -14,10 +14,19 @@ import (
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
+	"github.com/gatehouse-dev/gatehouse/store/pgstore"
 )
 
-// openStore opens the data directory, turning a held lock into advice.
-func openStore(cfg Config) (*boltstore.Store, error) {
+// openStore opens the configured backend: the data directory (turning a
+// held lock into advice) or the PostgreSQL database, migrating it first.
+func openStore(cfg Config) (store.Store, error) {
+	if cfg.Store.Backend == "postgres" {
+		opts, err := pgOptions(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return pgstore.Open(context.Background(), opts)
+	}
 	st, err := boltstore.Open(cfg.DataDir, boltstore.Options{})
 	if errors.Is(err, store.ErrLocked) {
 		return nil, fmt.Errorf("%w\n  The server holds the data directory while it runs. Stop it to run this command, or use another data_dir", err)

@@ -21,7 +21,8 @@ import (
 type Config struct {
 	Issuer         string           `yaml:"issuer" help:"Issuer identifier (RFC 8414): the base URL of every endpoint. https, or http for a loopback host only."`
 	Listen         string           `yaml:"listen" help:"host:port of the public HTTP(S) listener."`
-	DataDir        string           `yaml:"data_dir" help:"Directory of the embedded bbolt database (created with mode 0700)."`
+	DataDir        string           `yaml:"data_dir" help:"Directory of the embedded bbolt database (created with mode 0700); unused with store.backend postgres."`
+	Store          StoreConfig      `yaml:"store"`
 	TLS            TLSConfig        `yaml:"tls"`
 	TrustedProxies []string         `yaml:"trusted_proxies" help:"CIDRs of reverse proxies whose X-Forwarded-For header is believed. Empty: the peer address is the client address."`
 	Log            LogConfig        `yaml:"log"`
@@ -133,6 +134,7 @@ func Defaults() Config {
 		Issuer:  "http://localhost:8080",
 		Listen:  "127.0.0.1:8080",
 		DataDir: "./gatehouse-data",
+		Store:   defaultStore(),
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Login: LoginConfig{
 			SessionTTL:         12 * time.Hour,
@@ -192,7 +194,7 @@ func (c *Config) Validate() []Problem {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		bad("listen", "%q is not host:port", c.Listen)
 	}
-	if strings.TrimSpace(c.DataDir) == "" {
+	if strings.TrimSpace(c.DataDir) == "" && c.Store.Backend != "postgres" {
 		bad("data_dir", "must not be empty")
 	}
 	if (c.TLS.CertFile == "") != (c.TLS.KeyFile == "") {
@@ -245,6 +247,7 @@ func (c *Config) Validate() []Problem {
 	if c.Server.BodyLimit < 1<<10 {
 		bad("server.body_limit", "must be at least 1024 bytes")
 	}
+	ps = append(ps, c.validateStore()...)
 	ps = append(ps, c.validateDCR()...)
 	ps = append(ps, c.validateCIMD()...)
 	ps = append(ps, c.validateAdmin()...)

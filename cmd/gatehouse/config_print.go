@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse-dev/gatehouse/store/pgstore"
 )
 
 // masked replaces a secret's value in printed configuration.
@@ -29,7 +31,8 @@ func PrintConfig(w io.Writer, cfg Config, sources map[string]string) error {
 
 // toNode renders v as a YAML node, masking fields tagged secret and adding
 // a line comment naming the source of every non-default leaf.
-func toNode(v reflect.Value, path string, sources map[string]string, secret bool) *yaml.Node {
+func toNode(v reflect.Value, path string, sources map[string]string, secret bool, redact ...string) *yaml.Node {
+	redactDSN := len(redact) > 0 && redact[0] == "dsn"
 	scalar := func(s string) *yaml.Node {
 		n := &yaml.Node{Kind: yaml.ScalarNode, Value: s}
 		if src, ok := sources[path]; ok {
@@ -40,6 +43,10 @@ func toNode(v reflect.Value, path string, sources map[string]string, secret bool
 	switch {
 	case secret && !v.IsZero():
 		return scalar(masked)
+	case redactDSN && v.Kind() == reflect.String:
+		n := scalar(pgstore.RedactURL(v.String()))
+		n.Style = quoteIfNeeded(n.Value)
+		return n
 	case v.Type() == durationType:
 		return scalar(time.Duration(v.Int()).String())
 	case v.Type() == rawJSONType:
@@ -61,7 +68,7 @@ func toNode(v reflect.Value, path string, sources map[string]string, secret bool
 			key := joinKey(path, name)
 			n.Content = append(n.Content,
 				&yaml.Node{Kind: yaml.ScalarNode, Value: name},
-				toNode(v.Field(i), key, sources, f.Tag.Get("secret") == "true"))
+				toNode(v.Field(i), key, sources, f.Tag.Get("secret") == "true", f.Tag.Get("redact")))
 		}
 		return n
 	case v.Kind() == reflect.Slice:

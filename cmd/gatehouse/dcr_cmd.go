@@ -9,11 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gatehouse-dev/gatehouse/store/boltstore"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // withStore opens the data directory for an offline command.
-func (env *cliEnv) withStore(fn func(cmd *cobra.Command, cfg Config, st *boltstore.Store, args []string) error) func(*cobra.Command, []string) error {
+func (env *cliEnv) withStore(fn func(cmd *cobra.Command, cfg Config, st store.Store, args []string) error) func(*cobra.Command, []string) error {
 	return func(cmd *cobra.Command, args []string) error {
 		cfg, _, err := env.loadConfig(cmd)
 		if err != nil {
@@ -54,7 +54,7 @@ func newDCRCommand(env *cliEnv) *cobra.Command {
 		Use:   "create",
 		Short: "Create an initial access token (shown once)",
 		Args:  cobra.NoArgs,
-		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st *boltstore.Store, _ []string) error {
+		RunE: env.withStore(func(cmd *cobra.Command, cfg Config, st store.Store, _ []string) error {
 			ttl, err := parseAge(expires)
 			if err != nil || ttl == 0 {
 				return usageError("--expires: %v", orMsg(err, "must be positive"))
@@ -82,7 +82,7 @@ func newDCRCommand(env *cliEnv) *cobra.Command {
 		Use:   "list",
 		Short: "List live initial access tokens",
 		Args:  cobra.NoArgs,
-		RunE: env.withStore(func(cmd *cobra.Command, _ Config, st *boltstore.Store, _ []string) error {
+		RunE: env.withStore(func(cmd *cobra.Command, _ Config, st store.Store, _ []string) error {
 			toks, err := st.InitialAccessTokens(cmd.Context())
 			if err != nil {
 				return err

@@ -86,6 +86,7 @@ func newRootCommand(env *cliEnv) *cobra.Command {
 		newClientsCommand(env),
 		newCIMDCommand(env),
 		newAdminCommand(env),
+		newStoreCommand(env),
 	)
 	return root
 }

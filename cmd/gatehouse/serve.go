@@ -74,6 +74,7 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 	reg := registrationService(cfg, st)
 	metrics.WatchCIMD(metadata)
 	metrics.WatchDCR(reg)
+	watchStore(metrics.Registry, st)
 	clients, err := clientResolver(cfg, reg, metadata)
 	if err != nil {
 		return err
@@ -99,7 +100,7 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 	if env.onListen != nil {
 		env.onListen(ln.Addr())
 	}
-	log.Info("gatehouse starting", "version", version, "data_dir", cfg.DataDir, "signing_key", srv.Keys().ActiveKeyID())
+	log.Info("gatehouse starting", append([]any{"version", version, "signing_key", srv.Keys().ActiveKeyID()}, storeLogAttrs(cfg)...)...)
 	start := time.Now()
 	adminDone := make(chan error, 1)
 	if cfg.Admin.Listen != "" {

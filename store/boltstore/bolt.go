@@ -174,3 +174,6 @@ func cloneBytes(b []byte) []byte {
 	}
 	return append([]byte(nil), b...)
 }
+
+// Backend names this backend ("bbolt") for the readiness report.
+func (s *Store) Backend() string { return "bbolt" }

@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 // openTest opens a store on a fresh database.
 func openTest(t *testing.T, clock *storetest.Clock) *pgstore.Store {
 	t.Helper()
-	s, err := pgstore.Open(context.Background(), pgstore.Options{URL: pgtest.NewDatabase(t), Now: clock.Now})
+	s, err := pgstore.Open(context.Background(), pgstore.Options{URL: newURL(t), Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,3 +29,5 @@ func TestConformance(t *testing.T) {
 		return openTest(t, clock)
 	})
 }
+
+func newURL(t *testing.T) string { return pgtest.NewDatabase(t) }

@@ -30,7 +30,7 @@ type Options struct {
 	// ConnectTimeout bounds establishing one connection (default 5 s).
 	ConnectTimeout time.Duration
 	// StatementTimeout makes the server cancel any one statement that runs
-	// longer (default 10 s; 0 after defaults means no limit is sent).
+	// longer (default 10 s; negative: no limit).
 	StatementTimeout time.Duration
 	// MaxConnLifetime closes connections older than this (default 1 h), so
 	// a pool follows a fail-over or DNS change in bounded time.
@@ -186,3 +186,6 @@ func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
 }
+
+// Backend names this backend ("postgres") for the readiness report.
+func (s *Store) Backend() string { return "postgres" }
