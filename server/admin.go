@@ -121,6 +121,7 @@ type status struct {
 	UptimeSeconds int64     `json:"uptime_seconds"`
 	Issuer        string    `json:"issuer"`
 	SigningKey    string    `json:"signing_key"`
+	Store         string    `json:"store,omitempty"`
 	Users         int       `json:"users"`
 	Clients       struct {
 		Static int `json:"static"`
@@ -142,7 +143,7 @@ type status struct {
 func (a *Admin) handleStatus(c echo.Context) error {
 	ctx := c.Request().Context()
 	st := status{Version: a.opts.Version, StartedAt: a.opts.Started, UptimeSeconds: int64(a.s.now().Sub(a.opts.Started).Seconds()),
-		Issuer: a.s.cfg.Issuer, SigningKey: a.s.keys.ActiveKeyID()}
+		Issuer: a.s.cfg.Issuer, SigningKey: a.s.keys.ActiveKeyID(), Store: a.s.storeBackend()}
 	users, err := a.s.store.ListUsers(ctx)
 	if err != nil {
 		return err

@@ -109,7 +109,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	if resp, _ := env.get("/healthz"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("healthz = %d", resp.StatusCode)
 	}
-	if resp, body := env.get("/readyz"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ready"`) || !strings.Contains(body, `"store":"bbolt"`) {
+	if resp, body := env.get("/readyz"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `"status":"ready"`) || !strings.Contains(body, `"store":"ok"`) {
 		t.Fatalf("readyz = %d %s", resp.StatusCode, body)
 	}
 	if resp, _ := env.get("/readyz"); resp.Header.Get("X-Request-Id") == "" {

@@ -18,27 +18,30 @@ func (s *Server) handleHealthz(c echo.Context) error {
 // ("bbolt", "postgres"), for the readiness report.
 type backendNamer interface{ Backend() string }
 
+// storeBackend names the store's backend, or "" if it does not say.
+func (s *Server) storeBackend() string {
+	if b, ok := s.store.(backendNamer); ok {
+		return b.Backend()
+	}
+	return ""
+}
+
 // handleReadyz is the readiness probe: the store (the embedded file, or
-// the PostgreSQL database every instance shares) answers within two
-// seconds and the server is not draining for shutdown. A load balancer
-// stops sending traffic on 503; the body names the backend.
+// the PostgreSQL database every instance shares) answers a query within
+// two seconds and the server is not draining for shutdown. A load
+// balancer stops sending traffic on 503. The public body says only
+// whether the store answered; which backend it is goes to the log and the
+// admin API's /status.
 func (s *Server) handleReadyz(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	report := map[string]string{}
-	if b, ok := s.store.(backendNamer); ok {
-		report["store"] = b.Backend()
-	}
 	if s.draining.Load() {
-		report["status"] = "shutting down"
-		return c.JSON(http.StatusServiceUnavailable, report)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "shutting down"})
 	}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
 	if err := s.store.Ping(ctx); err != nil {
-		requestLogger(c, s.log).Error("readiness: store unavailable", "store", report["store"], "err", err)
-		report["status"] = "store unavailable"
-		return c.JSON(http.StatusServiceUnavailable, report)
+		requestLogger(c, s.log).Error("readiness: store unavailable", "store", s.storeBackend(), "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable", "store": "unavailable"})
 	}
-	report["status"] = "ready"
-	return c.JSON(http.StatusOK, report)
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready", "store": "ok"})
 }
