@@ -95,8 +95,8 @@ func TestCopyFromBolt(t *testing.T) {
 	if err := dst.RedeemCode(ctx, "c1", clock.Now(), store.Grant{ID: "g9", ClientID: "x", ExpiresAt: now.Add(time.Hour)}, store.RefreshToken{}); !errors.Is(err, store.ErrAlreadyRedeemed) {
 		t.Errorf("redeem the copied redeemed code: %v", err)
 	}
-	if g, err := dst.RotateRefreshToken(ctx, "rt1", clock.Now(), store.RefreshToken{ID: "rt2", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, store.IssuedToken{}); err != nil || g.ID != "g1" {
-		t.Errorf("rotate the copied refresh token = %+v, %v", g, err)
+	if rot, err := dst.RotateRefreshToken(ctx, "rt1", clock.Now(), store.RefreshToken{ID: "rt2", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}, store.IssuedToken{}, 0); err != nil || rot.Grant.ID != "g1" {
+		t.Errorf("rotate the copied refresh token = %+v, %v", rot, err)
 	}
 	if c, err := dst.Consent(ctx, "u1", "dcr_1"); err != nil || c.Fingerprint != "f" {
 		t.Errorf("consent = %+v, %v", c, err)

@@ -89,16 +89,17 @@ func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken
 	return rt, err
 }
 
-// RotateRefreshToken exchanges a refresh token, or revokes the grant when
-// the token was already exchanged, in one transaction. Rows are locked
-// refresh token first, then grant (no other path locks both), so two
-// instances presenting the same token serialise on it: the second sees it
-// rotated and revokes the grant.
-func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken) (store.Grant, error) {
-	var updated store.Grant
+// RotateRefreshToken exchanges a refresh token, accepts a rotated one
+// within grace of its rotation, or revokes the grant when it was rotated
+// longer ago, in one transaction. Rows are locked refresh token first, then
+// grant (no other path locks both), so instances presenting the same token
+// serialise on it: each later one sees it rotated, with the first
+// rotation's time, and store.WithinGrace decides as in every backend.
+func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken, grace time.Duration) (store.Rotation, error) {
+	var result store.Rotation
 	reused := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		updated, reused = store.Grant{}, false
+		result, reused = store.Rotation{}, false
 		args := pgx.NamedArgs{"id": oldID, "now": now}
 		var old store.RefreshToken
 		err := tx.QueryRow(ctx, "SELECT data FROM refresh_tokens WHERE id = @id AND "+live+" FOR UPDATE", args).Scan(&old)
@@ -112,13 +113,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 			return notFound(err, "refresh token")
 		}
 		if !old.RotatedAt.IsZero() {
-			reused = true
-			_, err := revokeGrants(ctx, tx, "id = @id", pgx.NamedArgs{"id": g.ID, "now": now})
-			return err
-		}
-		old.RotatedAt = now
-		if _, err := tx.Exec(ctx, "UPDATE refresh_tokens SET rotated_at = $2, data = $3 WHERE id = $1", oldID, now, old); err != nil {
-			return err
+			if !store.WithinGrace(old.RotatedAt, now, grace) {
+				reused = true
+				_, err := revokeGrants(ctx, tx, "id = @id", pgx.NamedArgs{"id": g.ID, "now": now})
+				return err
+			}
+			result.Grace, result.RotatedAt = true, old.RotatedAt
+		} else {
+			old.RotatedAt = now
+			if _, err := tx.Exec(ctx, "UPDATE refresh_tokens SET rotated_at = $2, data = $3 WHERE id = $1", oldID, now, old); err != nil {
+				return err
+			}
 		}
 		next.GrantID = g.ID
 		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (id, grant_id, rotated_at, expires_at, data) VALUES ($1, $2, $3, $4, $5)`,
@@ -138,16 +143,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 		if _, err := tx.Exec(ctx, "UPDATE grants SET data = $2 WHERE id = $1", g.ID, g); err != nil {
 			return err
 		}
-		updated = g
+		result.Grant = g
 		return nil
 	})
 	if err != nil {
-		return store.Grant{}, err
+		return store.Rotation{}, err
 	}
 	if reused {
-		return store.Grant{}, store.ErrRefreshReused
+		return store.Rotation{}, store.ErrRefreshReused
 	}
-	return updated, nil
+	return result, nil
 }
 
 // RevokeAccessToken remembers a revoked access token until it expires.
