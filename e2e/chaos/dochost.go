@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,10 +56,10 @@ func startDocHosts(dir string, kinds []string, log func(string, ...any)) (*docHo
 	// httptest's certificate is valid for 127.0.0.1; every host serves it.
 	ts := httptest.NewTLSServer(http.NotFoundHandler())
 	cert := ts.TLS.Certificates[0]
-	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
+	d := &docHosts{caFile: filepath.Join(dir, "dochost-ca.pem"), stop: make(chan struct{})}
+	err := writePEM(d.caFile, ts.Certificate().Raw)
 	ts.Close()
-	d := &docHosts{caFile: dir + "/dochost-ca.pem", stop: make(chan struct{})}
-	if err := os.WriteFile(d.caFile, caPEM, 0o644); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	for _, k := range kinds {
@@ -74,6 +75,11 @@ func startDocHosts(dir string, kinds []string, log func(string, ...any)) (*docHo
 		d.hosts = append(d.hosts, h)
 	}
 	return d, nil
+}
+
+// writePEM saves a DER certificate as PEM (for cimd.extra_ca_file).
+func writePEM(path string, der []byte) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
 }
 
 // run advances every host's phase every period until close.

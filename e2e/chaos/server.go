@@ -77,8 +77,16 @@ func newGatehouse(bin, dir string, extra settings) (*gatehouse, error) {
 var dcrSettings = settings{"dcr:\n  rate_limit_per_ip: 100000000\n  rate_limit_global: 100000000"}
 
 // addUser creates the account the flows sign in as (before any start).
-func (g *gatehouse) addUser(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, g.bin, "user", "add", userName, "--password-stdin", "--config", g.config)
+func (g *gatehouse) addUser(ctx context.Context) error { return g.addUserTo(ctx, "") }
+
+// addUserTo creates the account in dataDir instead of the configured
+// data_dir (a seed that a test copies elsewhere), unless it is "".
+func (g *gatehouse) addUserTo(ctx context.Context, dataDir string) error {
+	args := []string{"user", "add", userName, "--password-stdin", "--config", g.config}
+	if dataDir != "" {
+		args = append(args, "--data-dir", dataDir)
+	}
+	cmd := exec.CommandContext(ctx, g.bin, args...)
 	cmd.Stdin = strings.NewReader(userPassword + "\n")
 	cmd.Env = childEnv()
 	cmd.SysProcAttr = g.sysProc
