@@ -33,6 +33,7 @@ const (
 	AuditConfigReloadRefused  = "config_reload_refused"
 	AuditLoginSucceeded       = "login_succeeded"
 	AuditLoginFailed          = "login_failed"
+	AuditLoginSlowed          = "login_slowed"
 	AuditSigningKeyRotated    = "signing_key_rotated"
 	auditMessage              = "audit"
 	auditLevelAttentionNeeded = slog.LevelWarn
@@ -58,6 +59,7 @@ func descriptionOf(err error) string {
 // they are logged at WARN so they stand out.
 var attention = map[string]bool{
 	AuditRefreshReuse: true, AuditCodeReplay: true, AuditPolicyDenial: true, AuditConfigReloadRefused: true,
+	AuditLoginSlowed: true,
 }
 
 // Audit writes one security event: the message "audit", the attribute

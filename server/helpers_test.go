@@ -47,6 +47,8 @@ type testEnv struct {
 	logs *syncBuffer
 	// metrics, when set, records Prometheus metrics.
 	metrics *Metrics
+	// sleep, when set, replaces the server's real waits.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 func testConfig() Config {
@@ -54,7 +56,7 @@ func testConfig() Config {
 		Issuer:         "http://localhost:8080",
 		AccessTokenTTL: 10 * time.Minute,
 		SessionTTL:     time.Hour,
-		Login:          LoginLimits{MaxFailuresAccount: 5, MaxFailuresIP: 20, Window: 15 * time.Minute},
+		Login:          LoginLimits{MaxFailuresAccountIP: 5, MaxFailuresIP: 20, Window: 15 * time.Minute},
 		BodyLimit:      64 << 10,
 	}
 }
@@ -91,7 +93,7 @@ func (e *testEnv) start(cfg Config) {
 		e.t.Fatal(err)
 	}
 	chain := &ClientChain{Static: static}
-	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain, Metrics: e.metrics}
+	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain, Metrics: e.metrics, Sleep: e.sleep}
 	if e.logs != nil {
 		deps.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

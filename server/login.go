@@ -53,8 +53,8 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 	return s.renderLogin(c, http.StatusOK, loginForm{ReturnTo: returnTo})
 }
 
-// handleLoginSubmit checks the CSRF token, the throttles and the password,
-// in that order, and starts a session.
+// handleLoginSubmit checks the CSRF token, the per-address throttles, the
+// per-account pace and the password, in that order, and starts a session.
 func (s *Server) handleLoginSubmit(c echo.Context) error {
 	form, err := postForm(c)
 	if err != nil {
@@ -83,8 +83,19 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 		data.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", humanWait(wait))
 		return s.renderLogin(c, http.StatusTooManyRequests, data)
 	}
+	if retry, err := s.paceAccount(c, log, account, ip); err != nil || retry > 0 {
+		s.limiter.finish(account, ipKey, s.now(), false)
+		if err != nil {
+			return err
+		}
+		s.metrics.loginFailed("throttled")
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retry))
+		data.Error = fmt.Sprintf("Too many sign-in attempts for this account right now. Try again in %s.", humanWait(time.Duration(retry)*time.Second))
+		return s.renderLogin(c, http.StatusTooManyRequests, data)
+	}
 	u, err := s.checkPassword(c.Request().Context(), account, ipKey, data.Username, form.Get("password"))
 	if errors.Is(err, ErrBadCredentials) {
+		s.recordAccountFailure(c.Request().Context(), log, account)
 		s.metrics.loginFailed("bad_credentials")
 		Audit(c.Request().Context(), log, AuditLoginFailed, "username", account, "ip", ip)
 		data.Error = "Incorrect username or password."

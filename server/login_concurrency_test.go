@@ -88,9 +88,9 @@ func TestLoginThrottleHoldsUnderConcurrency(t *testing.T) {
 		user   func(i int) string
 		burst  int
 	}{
-		{"per account", LoginLimits{MaxFailuresAccount: 10, MaxFailuresIP: 1000, Window: 15 * time.Minute},
+		{"per account", LoginLimits{MaxFailuresAccountIP: 10, MaxFailuresIP: 1000, Window: 15 * time.Minute},
 			func(int) string { return "alice" }, 10},
-		{"per IP", LoginLimits{MaxFailuresAccount: 1000, MaxFailuresIP: 4, Window: 15 * time.Minute},
+		{"per IP", LoginLimits{MaxFailuresAccountIP: 1000, MaxFailuresIP: 4, Window: 15 * time.Minute},
 			func(i int) string { return "user" + itoa(i) }, 4},
 	}
 	for _, tc := range cases {
@@ -119,7 +119,7 @@ func TestLoginThrottleHoldsUnderConcurrency(t *testing.T) {
 // slot it held while being checked, sequentially and concurrently.
 func TestLoginSuccessDoesNotSpendAllowance(t *testing.T) {
 	env := newTestEnv(t, func(c *Config) {
-		c.Login = LoginLimits{MaxFailuresAccount: 3, MaxFailuresIP: 100, Window: 15 * time.Minute}
+		c.Login = LoginLimits{MaxFailuresAccountIP: 3, MaxFailuresIP: 100, Window: 15 * time.Minute}
 	})
 	env.addUser("alice", "correct horse")
 	for i := range 2 {

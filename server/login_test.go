@@ -162,7 +162,7 @@ func hasCookie(resp *http.Response, name string) bool {
 
 func TestLoginThrottledPerAccount(t *testing.T) {
 	env := newTestEnv(t, func(c *Config) {
-		c.Login = LoginLimits{MaxFailuresAccount: 3, MaxFailuresIP: 100, Window: 3 * time.Minute}
+		c.Login = LoginLimits{MaxFailuresAccountIP: 3, MaxFailuresIP: 100, Window: 3 * time.Minute}
 	})
 	env.addUser("alice", "correct horse")
 	env.addUser("bob", "battery staple")
@@ -195,7 +195,7 @@ func TestLoginThrottledPerAccount(t *testing.T) {
 
 func TestLoginThrottledPerIP(t *testing.T) {
 	env := newTestEnv(t, func(c *Config) {
-		c.Login = LoginLimits{MaxFailuresAccount: 100, MaxFailuresIP: 4, Window: time.Minute}
+		c.Login = LoginLimits{MaxFailuresAccountIP: 100, MaxFailuresIP: 4, Window: time.Minute}
 	})
 	env.addUser("alice", "correct horse")
 	for i := range 4 { // spraying four different accounts from one address
@@ -216,7 +216,7 @@ func TestLoginThrottledPerIP(t *testing.T) {
 func TestTrustedProxyForwardedFor(t *testing.T) {
 	env := newTestEnv(t, func(c *Config) {
 		c.TrustedProxies = mustPrefixes("127.0.0.0/8")
-		c.Login = LoginLimits{MaxFailuresAccount: 100, MaxFailuresIP: 2, Window: time.Minute}
+		c.Login = LoginLimits{MaxFailuresAccountIP: 100, MaxFailuresIP: 2, Window: time.Minute}
 	})
 	env.addUser("alice", "correct horse")
 	for range 2 {

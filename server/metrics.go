@@ -24,6 +24,7 @@ type Metrics struct {
 	refreshGrace  prometheus.Counter
 	codeReplay    prometheus.Counter
 	loginFailures *prometheus.CounterVec
+	loginSlowed   prometheus.Counter
 	cimdFetches   *prometheus.CounterVec
 	cimdDuration  *prometheus.HistogramVec
 	cimdCache     *prometheus.CounterVec
@@ -48,6 +49,8 @@ func NewMetrics() *Metrics {
 		Help: "Authorization codes redeemed twice with a valid verifier; each revoked what it issued."})
 	m.loginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_login_failures_total",
 		Help: "Failed sign-ins, by reason (bad_credentials, throttled, csrf)."}, []string{"reason"})
+	m.loginSlowed = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_login_slowed_total",
+		Help: "Sign-in attempts paced because their account is past login.max_failures_per_account (one check per login.account_slowdown)."})
 	m.cimdFetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_fetches_total",
 		Help: "Fetches of client metadata documents, key sets and logos, by kind and outcome (ok, not_modified, timeout, too_large, blocked_address, bad_status, throttled, invalid_document, policy_denied, network_error). " +
 			"throttled is a host rate limiting or challenging Gatehouse (429, 503, an HTML 403): the last valid copy is served within cimd.cache.stale_if_error. " +
@@ -60,7 +63,7 @@ func NewMetrics() *Metrics {
 		Help: "CIMD cache events, by cache (document, jwks, logo) and event (hit, miss, revalidated, stale_served, evicted, backoff, dropped)."},
 		[]string{"cache", "event"})
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.codeReplay,
-		m.loginFailures, m.cimdFetches, m.cimdDuration, m.cimdCache,
+		m.loginFailures, m.loginSlowed, m.cimdFetches, m.cimdDuration, m.cimdCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -164,5 +167,11 @@ func (m *Metrics) codeReplayed() {
 func (m *Metrics) loginFailed(reason string) {
 	if m != nil {
 		m.loginFailures.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) loginPaced() {
+	if m != nil {
+		m.loginSlowed.Inc()
 	}
 }

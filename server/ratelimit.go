@@ -117,29 +117,37 @@ func (k *keyedLimiter) cleanup(now time.Time) {
 	}
 }
 
-// loginLimiter throttles failed sign-ins per account and per client
-// address, keyed by policy.AddressKey (an IPv6 host counts as its /64).
-// Per account stops guessing one password from many addresses; per
-// address stops one host from spraying many accounts.
+// loginLimiter refuses guessing from one place: failed sign-ins per
+// (account, client address) and per client address, both keyed by
+// policy.AddressKey (an IPv6 host counts as its /64). Keyed on the pair,
+// a guesser at one address cannot lock the real user, signing in from
+// anywhere else, out of their account (CWE-645); per address, one host
+// cannot spray many accounts. Guessing one account from many addresses is
+// the per-account limit's job, which slows instead (accountPacer).
 type loginLimiter struct {
-	account, ip *keyedLimiter
+	accountIP, ip *keyedLimiter
 }
 
 func newLoginLimiter(l LoginLimits) *loginLimiter {
 	return &loginLimiter{
-		account: newKeyedLimiter(l.MaxFailuresAccount, l.Window),
-		ip:      newKeyedLimiter(l.MaxFailuresIP, l.Window),
+		accountIP: newKeyedLimiter(l.MaxFailuresAccountIP, l.Window),
+		ip:        newKeyedLimiter(l.MaxFailuresIP, l.Window),
 	}
 }
+
+// accountIPKey joins an account and an address key; NUL cannot occur in
+// either.
+func accountIPKey(account, ipKey string) string { return account + "\x00" + ipKey }
 
 // begin admits one password check of account from ipKey, holding a unit
 // of both allowances until finish; or it says how long to wait.
 func (l *loginLimiter) begin(account, ipKey string, now time.Time) time.Duration {
-	if wait := l.account.reserve(account, now); wait > 0 {
+	pair := accountIPKey(account, ipKey)
+	if wait := l.accountIP.reserve(pair, now); wait > 0 {
 		return max(wait, l.ip.peek(ipKey, now))
 	}
 	if wait := l.ip.reserve(ipKey, now); wait > 0 {
-		l.account.finish(account, now, false)
+		l.accountIP.finish(pair, now, false)
 		return wait
 	}
 	return 0
@@ -147,11 +155,11 @@ func (l *loginLimiter) begin(account, ipKey string, now time.Time) time.Duration
 
 // finish ends a check admitted by begin; only a failed one is counted.
 func (l *loginLimiter) finish(account, ipKey string, now time.Time, failed bool) {
-	l.account.finish(account, now, failed)
+	l.accountIP.finish(accountIPKey(account, ipKey), now, failed)
 	l.ip.finish(ipKey, now, failed)
 }
 
 func (l *loginLimiter) cleanup(now time.Time) {
-	l.account.cleanup(now)
+	l.accountIP.cleanup(now)
 	l.ip.cleanup(now)
 }

@@ -52,7 +52,7 @@ func TestRegistrationLimitPerIPv6Subnet(t *testing.T) {
 func TestLoginLimitPerIPv6Subnet(t *testing.T) {
 	env := newTestEnv(t, func(c *Config) {
 		c.TrustedProxies = mustPrefixes("127.0.0.0/8")
-		c.Login = LoginLimits{MaxFailuresAccount: 100, MaxFailuresIP: 2, Window: time.Minute}
+		c.Login = LoginLimits{MaxFailuresAccountIP: 100, MaxFailuresIP: 2, Window: time.Minute}
 	})
 	env.addUser("alice", "correct horse")
 	for i, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2"} {

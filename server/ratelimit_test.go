@@ -1,6 +1,8 @@
 package server
 
 import (
+	"github.com/gatehouse-dev/gatehouse/store"
+	"github.com/gatehouse-dev/gatehouse/store/storetest"
 	"testing"
 	"time"
 )
@@ -64,7 +66,7 @@ func TestKeyedLimiterReservesBeforeTheCheck(t *testing.T) {
 
 func TestLoginLimiterBeginReleasesOnRefusal(t *testing.T) {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newLoginLimiter(LoginLimits{MaxFailuresAccount: 5, MaxFailuresIP: 1, Window: time.Minute})
+	l := newLoginLimiter(LoginLimits{MaxFailuresAccountIP: 5, MaxFailuresIP: 1, Window: time.Minute})
 	if wait := l.begin("alice", "198.51.100.1", now); wait != 0 {
 		t.Fatalf("first: wait %v", wait)
 	}
@@ -74,11 +76,17 @@ func TestLoginLimiterBeginReleasesOnRefusal(t *testing.T) {
 			t.Fatal("second check from a one-failure address admitted while the first is in flight")
 		}
 	}
-	if b := l.account.m["alice"]; b.inFlight != 1 {
+	if b := l.accountIP.m[accountIPKey("alice", "198.51.100.1")]; b.inFlight != 1 {
 		t.Fatalf("account in flight = %d, want 1 (refused attempts hold nothing)", b.inFlight)
 	}
 	l.finish("alice", "198.51.100.1", now, false)
 	if wait := l.begin("alice", "198.51.100.1", now); wait != 0 {
 		t.Fatalf("after a success: wait %v", wait)
 	}
+}
+
+// The in-memory per-account count passes the same conformance suite as a
+// database-backed one (store/storetest).
+func TestMemoryLoginFailuresConformance(t *testing.T) {
+	storetest.RunLoginFailures(t, func(*testing.T) store.LoginFailureStore { return newMemoryLoginFailures() }, false)
 }

@@ -60,11 +60,31 @@ type Config struct {
 	ClientCredentials ClientCredentialsPolicy
 }
 
-// LoginLimits bounds failed sign-ins per account and per client IP.
+// LoginLimits bounds failed sign-ins. Per (account, client address) and
+// per address, failures past the limit are refused (429) for the rest of
+// the window; per account across all addresses, failures past the far
+// higher MaxFailuresAccount only slow the account's sign-ins (one check
+// per AccountSlowdown), so no guesser can lock the real user out.
 type LoginLimits struct {
+	// MaxFailuresAccountIP is the allowance of one address for one account.
+	MaxFailuresAccountIP int
+	// MaxFailuresIP is the allowance of one address for all accounts.
+	MaxFailuresIP int
+	// MaxFailuresAccount is the level, over every address (and every
+	// instance sharing the store), past which the account is slowed.
 	MaxFailuresAccount int
-	MaxFailuresIP      int
-	Window             time.Duration
+	// Window is the time over which each allowance refills.
+	Window time.Duration
+	// AccountSlowdown spaces the checks of a slowed account.
+	AccountSlowdown time.Duration
+}
+
+// leak is how long one recorded account failure takes to drain.
+func (l LoginLimits) leak() time.Duration {
+	if l.MaxFailuresAccount < 1 {
+		return l.Window
+	}
+	return l.Window / time.Duration(l.MaxFailuresAccount)
 }
 
 // Deps are the server's collaborators. Only Store is required.
@@ -90,6 +110,13 @@ type Deps struct {
 	Logos LogoSource
 	// Metrics records Prometheus metrics (nil: none).
 	Metrics *Metrics
+	// LoginFailures counts failed sign-ins per account (default: the
+	// Store when it implements store.LoginFailureStore, as a backend
+	// shared by several instances must; else an in-memory count).
+	LoginFailures store.LoginFailureStore
+	// Sleep waits d or until ctx ends (default: a real timer); tests
+	// inject one that advances their clock.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Server is a configured Gatehouse HTTP server.
@@ -113,11 +140,16 @@ type Server struct {
 	registration *dcr.Service
 	regLimiter   *registrationLimiter
 	limiter      *loginLimiter
-	pages        *pages
-	csrfKey      []byte
-	echo         *echo.Echo
-	draining     atomic.Bool
-	secure       bool // the issuer is https: cookies get Secure
+	// loginFailures and pacer are the per-account limit: it slows.
+	loginFailures store.LoginFailureStore
+	memFailures   *memoryLoginFailures // nil when the store counts
+	pacer         *accountPacer
+	sleep         func(ctx context.Context, d time.Duration) error
+	pages         *pages
+	csrfKey       []byte
+	echo          *echo.Echo
+	draining      atomic.Bool
+	secure        bool // the issuer is https: cookies get Secure
 }
 
 // New builds a server: it loads (or, on first start, creates) the signing
@@ -174,8 +206,33 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.limiter = newLoginLimiter(cfg.Login)
+	s.pacer = newAccountPacer(cfg.Login.AccountSlowdown)
+	s.loginFailures, s.sleep = deps.LoginFailures, deps.Sleep
+	if s.loginFailures == nil {
+		if lf, ok := deps.Store.(store.LoginFailureStore); ok {
+			s.loginFailures = lf
+		} else {
+			s.memFailures = newMemoryLoginFailures()
+			s.loginFailures = s.memFailures
+		}
+	}
+	if s.sleep == nil {
+		s.sleep = sleepContext
+	}
 	s.echo = s.routes()
 	return s, nil
+}
+
+// sleepContext waits d, or less if ctx ends first.
+func sleepContext(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Handler is the server's HTTP handler.

@@ -107,10 +107,12 @@ type LogConfig struct {
 
 // LoginConfig controls end-user sign-in.
 type LoginConfig struct {
-	SessionTTL         time.Duration `yaml:"session_ttl" help:"How long a browser stays signed in."`
-	MaxFailuresAccount int           `yaml:"max_failures_per_account" unit:"attempts" help:"Failed sign-ins allowed for one account per login.failure_window before it is throttled."`
-	MaxFailuresIP      int           `yaml:"max_failures_per_ip" unit:"attempts" help:"Failed sign-ins allowed from one client IP (an IPv6 client counts as its /64) per login.failure_window before it is throttled."`
-	FailureWindow      time.Duration `yaml:"failure_window" help:"Window over which the failure allowances refill."`
+	SessionTTL           time.Duration `yaml:"session_ttl" help:"How long a browser stays signed in."`
+	MaxFailuresAccountIP int           `yaml:"max_failures_per_account_ip" unit:"attempts" help:"Failed sign-ins allowed for one account from one client IP (an IPv6 client counts as its /64) per login.failure_window; past it that address is refused (429) for that account, while the right password from any other address still signs in."`
+	MaxFailuresIP        int           `yaml:"max_failures_per_ip" unit:"attempts" help:"Failed sign-ins allowed from one client IP (an IPv6 client counts as its /64), all accounts together, per login.failure_window; past it the address is refused (429)."`
+	MaxFailuresAccount   int           `yaml:"max_failures_per_account" unit:"attempts" help:"Failed sign-ins for one account from all addresses together (distributed guessing) per login.failure_window; past it the account is slowed, never refused: its sign-ins are checked one per login.account_slowdown, and the right password still signs in."`
+	FailureWindow        time.Duration `yaml:"failure_window" help:"Window over which the failure allowances refill."`
+	AccountSlowdown      time.Duration `yaml:"account_slowdown" help:"Spacing of the sign-in checks of an account past login.max_failures_per_account; a request waits for its turn (429 with Retry-After only when the queue is over 20s)."`
 }
 
 // TokensConfig sets token lifetimes.
@@ -137,10 +139,12 @@ func Defaults() Config {
 		Store:   defaultStore(),
 		Log:     LogConfig{Level: "info", Format: "text"},
 		Login: LoginConfig{
-			SessionTTL:         12 * time.Hour,
-			MaxFailuresAccount: 10,
-			MaxFailuresIP:      30,
-			FailureWindow:      15 * time.Minute,
+			SessionTTL:           12 * time.Hour,
+			MaxFailuresAccountIP: 10,
+			MaxFailuresIP:        30,
+			MaxFailuresAccount:   100,
+			FailureWindow:        15 * time.Minute,
+			AccountSlowdown:      3 * time.Second,
 		},
 		Tokens: TokensConfig{
 			AccessTokenTTL: 10 * time.Minute,
@@ -230,6 +234,15 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.Login.MaxFailuresIP < 1 {
 		bad("login.max_failures_per_ip", "must be at least 1")
+	}
+	if c.Login.MaxFailuresAccountIP < 1 {
+		bad("login.max_failures_per_account_ip", "must be at least 1")
+	}
+	if c.Login.MaxFailuresAccount >= 1 && c.Login.MaxFailuresAccount < c.Login.MaxFailuresAccountIP {
+		bad("login.max_failures_per_account", "must be at least login.max_failures_per_account_ip (%d): it counts every address together", c.Login.MaxFailuresAccountIP)
+	}
+	if c.Login.AccountSlowdown <= 0 || c.Login.AccountSlowdown > 20*time.Second {
+		bad("login.account_slowdown", "must be more than 0s and at most 20s, got %s", c.Login.AccountSlowdown)
 	}
 	positive("tokens.access_token_ttl", c.Tokens.AccessTokenTTL)
 	if c.Tokens.AccessTokenTTL > 24*time.Hour {

@@ -137,3 +137,26 @@ func TestHSTSMaxAgeValidation(t *testing.T) {
 		}
 	}
 }
+
+func TestLoginLimitValidation(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(*LoginConfig)
+		key    string
+	}{
+		{"no per-address-and-account allowance", func(l *LoginConfig) { l.MaxFailuresAccountIP = 0 }, "login.max_failures_per_account_ip"},
+		{"account limit below one address's", func(l *LoginConfig) { l.MaxFailuresAccount = 5 }, "login.max_failures_per_account"},
+		{"no slowdown", func(l *LoginConfig) { l.AccountSlowdown = 0 }, "login.account_slowdown"},
+		{"slowdown past the queue bound", func(l *LoginConfig) { l.AccountSlowdown = time.Minute }, "login.account_slowdown"},
+	} {
+		cfg := Defaults()
+		tc.mutate(&cfg.Login)
+		var found bool
+		for _, p := range cfg.Validate() {
+			found = found || p.Key == tc.key
+		}
+		if !found {
+			t.Errorf("%s: no problem reported for %s", tc.name, tc.key)
+		}
+	}
+}
