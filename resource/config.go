@@ -21,6 +21,9 @@ const (
 	// MaxLeeway bounds Config.Leeway: RFC 9068 §4 allows "some small
 	// leeway, usually no more than a few minutes".
 	MaxLeeway = 5 * time.Minute
+	// NoLeeway is the Config.Leeway of a verifier that allows no clock
+	// skew at all (any negative value means the same).
+	NoLeeway time.Duration = -1
 	// DefaultKeyCacheTTL is how long a fetched JWKS is used before it is
 	// refreshed in the background (Gatehouse serves it with max-age=300).
 	DefaultKeyCacheTTL = 5 * time.Minute
@@ -71,8 +74,9 @@ type Config struct {
 	// Algorithms are the accepted JWS "alg" values (default ES256).
 	// Symmetric (HS*) and "none" are refused.
 	Algorithms []string
-	// Leeway is the clock skew allowed on exp, nbf and iat (default
-	// DefaultLeeway, at most MaxLeeway).
+	// Leeway is the clock skew allowed on exp, nbf and iat (zero:
+	// DefaultLeeway; NoLeeway: none; at most MaxLeeway). Longer tolerates
+	// clocks further apart but accepts an expired token for longer.
 	Leeway time.Duration
 	// KeyCacheTTL is how long fetched keys are used before a background
 	// refresh (default DefaultKeyCacheTTL). Known keys keep working while
@@ -89,6 +93,12 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives key-fetch failures and rotations (default: none).
 	Logger *slog.Logger
+	// Introspection, when set, also asks the authorization server whether
+	// each verified token is still active (RFC 7662), so revocation takes
+	// effect within Introspection.CacheTTL. Nil: offline verification only
+	// (a revoked token works until it expires). See docs/resource-servers.md
+	// for when to choose which.
+	Introspection *Introspection
 	// ResourceName and ResourceDocumentation are the optional
 	// human-readable metadata of RFC 9728 §2.
 	ResourceName          string
@@ -100,8 +110,11 @@ func (c Config) withDefaults() Config {
 	if len(c.Algorithms) == 0 {
 		c.Algorithms = DefaultAlgorithms
 	}
-	if c.Leeway == 0 {
+	switch {
+	case c.Leeway == 0:
 		c.Leeway = DefaultLeeway
+	case c.Leeway < 0:
+		c.Leeway = 0
 	}
 	if c.KeyCacheTTL == 0 {
 		c.KeyCacheTTL = DefaultKeyCacheTTL
@@ -123,6 +136,7 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	c.Introspection = c.Introspection.withDefaults()
 	c.ScopesSupported = slices.Clone(c.ScopesSupported)
 	c.Algorithms = slices.Clone(c.Algorithms)
 	return c
@@ -154,9 +168,12 @@ func (c Config) Validate() error {
 	for _, sc := range c.ScopesSupported {
 		check(!validScopeToken(sc), "ScopesSupported: %q is not a scope token (RFC 6749 §3.3)", sc)
 	}
-	check(c.Leeway < 0 || c.Leeway > MaxLeeway, "Leeway %v must be between 0 and %v", c.Leeway, MaxLeeway)
+	check(c.Leeway > MaxLeeway, "Leeway %v must be at most %v", c.Leeway, MaxLeeway)
 	check(c.KeyCacheTTL < 0, "KeyCacheTTL %v must not be negative", c.KeyCacheTTL)
 	check(c.KeyRefreshInterval < 0, "KeyRefreshInterval %v must not be negative", c.KeyRefreshInterval)
+	if c.Introspection != nil {
+		errs = append(errs, c.Introspection.validate()...)
+	}
 	if c.ResourceDocumentation != "" {
 		u, err := url.Parse(c.ResourceDocumentation)
 		check(err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "",

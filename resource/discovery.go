@@ -26,17 +26,27 @@ func authorizationServerMetadataURL(issuer string) (string, error) {
 	return u.Scheme + "://" + u.Host + wellKnownAuthorizationServer + path, nil
 }
 
-// discoverJWKSURL reads jwks_uri from the issuer's RFC 8414 metadata. The
-// document's issuer must be the configured one exactly (RFC 8414 §3.3):
-// otherwise another server's keys could be trusted for our issuer.
-func discoverJWKSURL(ctx context.Context, cfg *Config) (string, error) {
+// asMetadata is the part of the issuer's RFC 8414 metadata the verifier
+// uses.
+type asMetadata struct {
+	Issuer                string `json:"issuer"`
+	JWKSURI               string `json:"jwks_uri"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+}
+
+// fetchASMetadata reads the issuer's RFC 8414 metadata. The document's
+// issuer must be the configured one exactly (RFC 8414 §3.3): otherwise
+// another server's keys or endpoints could be trusted for our issuer. It
+// returns the metadata URL too, for error messages.
+func fetchASMetadata(ctx context.Context, cfg *Config) (asMetadata, string, error) {
+	var md asMetadata
 	metaURL, err := authorizationServerMetadataURL(cfg.Issuer)
 	if err != nil {
-		return "", err
+		return md, "", err
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, metaURL, nil)
 	if err != nil {
-		return "", err
+		return md, metaURL, err
 	}
 	req.Header.Set("Accept", "application/json")
 	body, resp, err := readDocument(cfg.HTTPClient, req)
@@ -44,28 +54,55 @@ func discoverJWKSURL(ctx context.Context, cfg *Config) (string, error) {
 		err = fmt.Errorf("status %d", resp.StatusCode)
 	}
 	if err != nil {
-		return "", fmt.Errorf("authorization server metadata %s: %w", metaURL, err)
-	}
-	var md struct {
-		Issuer  string `json:"issuer"`
-		JWKSURI string `json:"jwks_uri"`
+		return md, metaURL, fmt.Errorf("authorization server metadata %s: %w", metaURL, err)
 	}
 	if err := json.Unmarshal(body, &md); err != nil {
-		return "", fmt.Errorf("authorization server metadata %s: %w", metaURL, err)
+		return md, metaURL, fmt.Errorf("authorization server metadata %s: %w", metaURL, err)
 	}
-	switch {
-	case md.Issuer != cfg.Issuer:
-		return "", fmt.Errorf("authorization server metadata %s names issuer %q, not %q (RFC 8414 §3.3)", metaURL, md.Issuer, cfg.Issuer)
-	case md.JWKSURI == "":
-		return "", fmt.Errorf("authorization server metadata %s has no jwks_uri", metaURL)
+	if md.Issuer != cfg.Issuer {
+		return md, metaURL, fmt.Errorf("authorization server metadata %s names issuer %q, not %q (RFC 8414 §3.3)", metaURL, md.Issuer, cfg.Issuer)
 	}
-	if err := checkURL(md.JWKSURI, false); err != nil {
-		return "", fmt.Errorf("authorization server metadata %s: jwks_uri: %w", metaURL, err)
+	return md, metaURL, nil
+}
+
+// discoveredURL checks an endpoint URL found in the metadata: absolute,
+// and https when the issuer is.
+func discoveredURL(cfg *Config, metaURL, name, u string) error {
+	if u == "" {
+		return fmt.Errorf("authorization server metadata %s has no %s", metaURL, name)
 	}
-	if strings.HasPrefix(cfg.Issuer, "https:") && !strings.HasPrefix(md.JWKSURI, "https:") {
-		return "", fmt.Errorf("authorization server metadata %s: jwks_uri %q is not https", metaURL, md.JWKSURI)
+	if err := checkURL(u, false); err != nil {
+		return fmt.Errorf("authorization server metadata %s: %s: %w", metaURL, name, err)
+	}
+	if strings.HasPrefix(cfg.Issuer, "https:") && !strings.HasPrefix(u, "https:") {
+		return fmt.Errorf("authorization server metadata %s: %s %q is not https", metaURL, name, u)
+	}
+	return nil
+}
+
+// discoverJWKSURL reads jwks_uri from the issuer's RFC 8414 metadata.
+func discoverJWKSURL(ctx context.Context, cfg *Config) (string, error) {
+	md, metaURL, err := fetchASMetadata(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	if err := discoveredURL(cfg, metaURL, "jwks_uri", md.JWKSURI); err != nil {
+		return "", err
 	}
 	return md.JWKSURI, nil
+}
+
+// discoverIntrospectionEndpoint reads introspection_endpoint from the
+// issuer's RFC 8414 metadata.
+func discoverIntrospectionEndpoint(ctx context.Context, cfg *Config) (string, error) {
+	md, metaURL, err := fetchASMetadata(ctx, cfg)
+	if err != nil {
+		return "", err
+	}
+	if err := discoveredURL(cfg, metaURL, "introspection_endpoint", md.IntrospectionEndpoint); err != nil {
+		return "", err
+	}
+	return md.IntrospectionEndpoint, nil
 }
 
 // readDocument performs req and reads a 200 body of at most

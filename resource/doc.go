@@ -12,6 +12,9 @@
 //     from the issuer's JWKS (found through RFC 8414 metadata unless given
 //     explicitly), cached, and refetched when a token names an unknown kid,
 //     at most once per Config.KeyRefreshInterval.
+//   - optionally (Config.Introspection), an RFC 7662 lookup of each
+//     verified token, with a short cache, so that revocation takes effect
+//     at once; the verifier then fails closed when it cannot ask.
 //   - Verifier.Middleware and Verifier.EchoMiddleware: the HTTP layer, with
 //     the verified Claims in the request context (ClaimsFrom).
 //   - Verifier.MetadataHandler and the Mount helpers: the RFC 9728 document

@@ -47,6 +47,14 @@ var (
 	// ErrKeysUnavailable: the token names a key the verifier does not have
 	// and the keys could not be fetched. Not the token's fault: 503.
 	ErrKeysUnavailable = errors.New("signing keys unavailable")
+	// ErrInactive: in introspection mode (Config.Introspection), the
+	// authorization server reports the token inactive (RFC 7662 §2.2):
+	// revoked, or its client or user removed.
+	ErrInactive = errors.New("token not active")
+	// ErrIntrospectionUnavailable: in introspection mode, the
+	// authorization server could not be asked. Not the token's fault: 503
+	// (the verifier fails closed).
+	ErrIntrospectionUnavailable = errors.New("introspection unavailable")
 )
 
 // RFC 6750 §3.1 error codes.
@@ -93,10 +101,11 @@ func (e *Error) Unwrap() []error {
 }
 
 // Code is the RFC 6750 §3.1 error code: "" when no token was presented
-// (and for ErrKeysUnavailable, which is not an OAuth error).
+// (and for ErrKeysUnavailable and ErrIntrospectionUnavailable, which are
+// not OAuth errors).
 func (e *Error) Code() string {
 	switch e.Reason {
-	case ErrNoToken, ErrKeysUnavailable:
+	case ErrNoToken, ErrKeysUnavailable, ErrIntrospectionUnavailable:
 		return ""
 	case ErrInvalidRequest:
 		return CodeInvalidRequest
@@ -114,7 +123,7 @@ func (e *Error) Status() int {
 		return http.StatusBadRequest
 	case ErrInsufficientScope:
 		return http.StatusForbidden
-	case ErrKeysUnavailable:
+	case ErrKeysUnavailable, ErrIntrospectionUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusUnauthorized

@@ -16,7 +16,8 @@ import (
 
 var reasons = []error{resource.ErrNoToken, resource.ErrInvalidRequest, resource.ErrMalformedToken, resource.ErrAlgorithm,
 	resource.ErrTokenType, resource.ErrUnknownKey, resource.ErrSignature, resource.ErrIssuer, resource.ErrAudience,
-	resource.ErrExpired, resource.ErrNotYetValid, resource.ErrMissingClaim, resource.ErrInsufficientScope, resource.ErrKeysUnavailable}
+	resource.ErrExpired, resource.ErrNotYetValid, resource.ErrMissingClaim, resource.ErrInsufficientScope, resource.ErrKeysUnavailable,
+	resource.ErrInactive, resource.ErrIntrospectionUnavailable}
 
 func knownReason(err error) bool {
 	var e *resource.Error

@@ -34,6 +34,10 @@ const testResource = "http://127.0.0.1:9000/mcp"
 const (
 	svcClient = "svc"
 	svcSecret = "correct-horse-battery-staple"
+	// rsClient is the resource server's own client for introspection: an
+	// operator-configured client with allow_introspection.
+	rsClient = "mcp-resource-server"
+	rsSecret = "resource-server-secret-0123"
 )
 
 // gatehouse is a real Gatehouse authorization server on a real bbolt
@@ -45,10 +49,12 @@ type gatehouse struct {
 	http   *httptest.Server
 	issuer string
 
-	jwksRequests     atomic.Int64 // GET /jwks.json
-	jwksNotModified  atomic.Int64 // ... answered 304
-	metadataRequests atomic.Int64 // GET /.well-known/oauth-authorization-server
-	failJWKS         atomic.Bool  // answer /jwks.json with 503
+	jwksRequests          atomic.Int64 // GET /jwks.json
+	jwksNotModified       atomic.Int64 // ... answered 304
+	metadataRequests      atomic.Int64 // GET /.well-known/oauth-authorization-server
+	introspectionRequests atomic.Int64 // POST /introspect
+	failJWKS              atomic.Bool  // answer /jwks.json with 503
+	failIntrospection     atomic.Bool  // answer /introspect with 503
 }
 
 // startGatehouse runs Gatehouse for resources (default: testResource with
@@ -64,8 +70,11 @@ func startGatehouse(t testing.TB, resources ...server.Resource) *gatehouse {
 	}
 	t.Cleanup(func() { st.Close() })
 	sum := sha256.Sum256([]byte(svcSecret))
+	rsSum := sha256.Sum256([]byte(rsSecret))
 	static, err := server.NewStaticClients([]*oauth.Client{{ID: svcClient, SecretHash: sum[:], Metadata: oauth.ClientMetadata{
-		TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, GrantTypes: []string{oauth.GrantClientCredentials}}}})
+		TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, GrantTypes: []string{oauth.GrantClientCredentials}}},
+		{ID: rsClient, SecretHash: rsSum[:], MayIntrospect: true, Metadata: oauth.ClientMetadata{
+			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, GrantTypes: []string{oauth.GrantClientCredentials}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,6 +113,12 @@ func startGatehouse(t testing.TB, resources ...server.Resource) *gatehouse {
 			}
 		case "/.well-known/oauth-authorization-server":
 			g.metadataRequests.Add(1)
+		case "/introspect":
+			g.introspectionRequests.Add(1)
+			if g.failIntrospection.Load() {
+				http.Error(w, "down for maintenance", http.StatusServiceUnavailable)
+				return
+			}
 		}
 		inner.ServeHTTP(w, r)
 	})
@@ -135,6 +150,22 @@ func (g *gatehouse) token(t testing.TB, res string, scopes ...string) string {
 		t.Fatalf("client_credentials token: %v", err)
 	}
 	return tok.AccessToken
+}
+
+// revoke revokes an access token the way its client does (RFC 7009).
+func (g *gatehouse) revoke(t testing.TB, token string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, g.issuer+"/revoke", strings.NewReader(url.Values{"token": {token}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(svcClient, svcSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %s", resp.Status)
+	}
 }
 
 // signingKey is Gatehouse's active private key, read from its store: tests

@@ -316,7 +316,7 @@ func TestConfigValidate(t *testing.T) {
 		})
 	}
 	// Every problem is reported at once.
-	err := resource.Config{Algorithms: []string{"HS256"}, Leeway: -1}.Validate()
+	err := resource.Config{Algorithms: []string{"HS256"}, Leeway: time.Hour}.Validate()
 	if err == nil || strings.Count(err.Error(), "\n") != 3 {
 		t.Errorf("want 4 problems, got %v", err)
 	}

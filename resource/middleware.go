@@ -74,8 +74,8 @@ type errorBody struct {
 //   - a bad token: 401, Bearer error="invalid_token", error_description="…", …
 //   - missing scopes: 403, Bearer error="insufficient_scope", scope="…", …
 //   - a malformed request: 400, Bearer error="invalid_request", …
-//   - keys unavailable: 503 with Retry-After (not the client's fault, so
-//     no challenge that would send it to re-authorize)
+//   - keys or introspection unavailable: 503 with Retry-After (not the
+//     client's fault, so no challenge that would send it to re-authorize)
 //
 // scope names the required scopes, so that a client knows what to ask for
 // (MCP 2025-11-25 "Scope Selection Strategy" and step-up authorization).
@@ -112,7 +112,7 @@ func logLevel(reason error) slog.Level {
 	switch reason {
 	case ErrNoToken, ErrExpired, ErrInsufficientScope:
 		return slog.LevelDebug
-	case ErrKeysUnavailable:
+	case ErrKeysUnavailable, ErrIntrospectionUnavailable:
 		return slog.LevelWarn
 	}
 	return slog.LevelInfo

@@ -17,10 +17,11 @@ import (
 // Verifier checks access tokens for one resource and serves its metadata.
 // It is safe for concurrent use; create one per resource and keep it.
 type Verifier struct {
-	cfg      Config
-	algs     []jose.SignatureAlgorithm
-	keys     *keyCache
-	metadata *metadataDoc
+	cfg        Config
+	algs       []jose.SignatureAlgorithm
+	keys       *keyCache
+	introspect *introspector // nil: offline only
+	metadata   *metadataDoc
 }
 
 // New validates cfg and returns a verifier. It does no I/O: keys are
@@ -36,6 +37,7 @@ func New(cfg Config) (*Verifier, error) {
 		v.algs = append(v.algs, jose.SignatureAlgorithm(a))
 	}
 	v.keys = newKeyCache(&v.cfg)
+	v.introspect = newIntrospector(&v.cfg)
 	var err error
 	if v.metadata, err = buildMetadata(&v.cfg); err != nil {
 		return nil, err
@@ -56,13 +58,22 @@ type Stats struct {
 	KeyFetches       int64
 	KeyFetchFailures int64
 	LastKeyFetch     time.Time
+	// Introspections counts introspection requests (introspection mode),
+	// IntrospectionFailures those that got no usable answer, and
+	// IntrospectionCacheHits the tokens answered from the cache.
+	Introspections         int64
+	IntrospectionFailures  int64
+	IntrospectionCacheHits int64
 }
 
-// Stats reports the key cache's counters.
+// Stats reports the key cache's and the introspection counters.
 func (v *Verifier) Stats() Stats {
 	s := Stats{KeyFetches: v.keys.fetches.Load(), KeyFetchFailures: v.keys.failures.Load()}
 	if ns := v.keys.lastFetch.Load(); ns != 0 {
 		s.LastKeyFetch = time.Unix(0, ns)
+	}
+	if in := v.introspect; in != nil {
+		s.Introspections, s.IntrospectionFailures, s.IntrospectionCacheHits = in.requests.Load(), in.failures.Load(), in.cacheHits.Load()
 	}
 	return s
 }
@@ -137,7 +148,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if _, err := jws.Verify(key.Key); err != nil {
 		return nil, newError(ErrSignature, err, "the token's signature is invalid")
 	}
-	return wc.claims(), nil
+	claims := wc.claims()
+	// Introspection last: only a token that passed every offline check
+	// costs the authorization server a request.
+	if v.introspect != nil {
+		if err := v.introspect.check(ctx, token, claims); err != nil {
+			return nil, err
+		}
+	}
+	return claims, nil
 }
 
 // isAccessTokenType accepts "at+jwt" and "application/at+jwt", in any case

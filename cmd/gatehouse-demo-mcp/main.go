@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse-dev/gatehouse/resource"
 )
@@ -45,6 +46,15 @@ type config struct {
 	Scopes   []string
 	JWKSURL  string
 	LogLevel slog.Level
+	// Leeway is the clock skew allowed on exp, nbf and iat.
+	Leeway time.Duration
+	// Introspect turns on the resource package's RFC 7662 mode, with the
+	// client credentials and cache lifetime below.
+	Introspect              bool
+	IntrospectionClientID   string
+	IntrospectionSecret     string
+	IntrospectionCacheTTL   time.Duration
+	introspectionSecretFile string
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -59,6 +69,14 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&scope, "scope", "mcp:tools", "space-separated scopes every MCP request needs (empty: a valid token suffices)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "Gatehouse's JWKS URL (default: discovered from the issuer's metadata)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.DurationVar(&cfg.Leeway, "leeway", resource.DefaultLeeway, "clock skew allowed on the token's exp, nbf and iat (0s: none; at most 5m)")
+	fs.BoolVar(&cfg.Introspect, "introspect", false,
+		"also ask Gatehouse's introspection endpoint (RFC 7662) whether each token is still active, so a revoked token stops working at once; "+
+			"needs --introspection-client-id and --introspection-secret-file (a Gatehouse client with allow_introspection)")
+	fs.StringVar(&cfg.IntrospectionClientID, "introspection-client-id", "", "with --introspect: this server's client_id at Gatehouse")
+	fs.StringVar(&cfg.introspectionSecretFile, "introspection-secret-file", "", "with --introspect: a file holding that client's secret")
+	fs.DurationVar(&cfg.IntrospectionCacheTTL, "introspection-cache", resource.DefaultIntrospectionCacheTTL,
+		"with --introspect: how long an answer is reused (0s: ask for every request; at most 5m)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: gatehouse-demo-mcp [flags]\n\nA demo MCP server that accepts Gatehouse access tokens.\n\nFlags:")
 		fs.PrintDefaults()
@@ -70,6 +88,18 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	cfg.Scopes = strings.Fields(scope)
+	if cfg.Introspect {
+		if cfg.IntrospectionClientID == "" || cfg.introspectionSecretFile == "" {
+			return config{}, errors.New("--introspect needs --introspection-client-id and --introspection-secret-file")
+		}
+		secret, err := os.ReadFile(cfg.introspectionSecretFile)
+		if err != nil {
+			return config{}, fmt.Errorf("--introspection-secret-file: %w", err)
+		}
+		if cfg.IntrospectionSecret = strings.TrimSpace(string(secret)); cfg.IntrospectionSecret == "" {
+			return config{}, errors.New("--introspection-secret-file: the file is empty")
+		}
+	}
 	return cfg, nil
 }
 
@@ -94,12 +124,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 // verifierConfig maps the flags onto the resource package.
 func verifierConfig(cfg config, logger *slog.Logger) resource.Config {
-	return resource.Config{
+	leeway := cfg.Leeway
+	if leeway == 0 {
+		leeway = resource.NoLeeway // the flag's 0 means none; the package's 0 means its default
+	}
+	rc := resource.Config{
 		Resource:        cfg.Resource,
 		Issuer:          cfg.Issuer,
 		JWKSURL:         cfg.JWKSURL,
 		ScopesSupported: cfg.Scopes,
+		Leeway:          leeway,
 		Logger:          logger,
 		ResourceName:    "Gatehouse demo MCP server",
 	}
+	if cfg.Introspect {
+		ttl := cfg.IntrospectionCacheTTL
+		if ttl == 0 {
+			ttl = -1 // the flag's 0 means no cache; the package's 0 means its default
+		}
+		rc.Introspection = &resource.Introspection{ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionSecret, CacheTTL: ttl}
+	}
+	return rc
 }

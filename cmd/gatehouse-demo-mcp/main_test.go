@@ -7,12 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +27,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/resource"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
 )
@@ -31,7 +35,8 @@ import (
 const clientSecret = "correct-horse-battery-staple"
 
 // startGatehouse runs a real Gatehouse issuing tokens for resources to two
-// client_credentials clients, svc and svc2.
+// client_credentials clients, svc and svc2, and knowing demo-rs, the demo's
+// own client for introspection (allow_introspection).
 func startGatehouse(t *testing.T, resources ...server.Resource) string {
 	t.Helper()
 	st, err := boltstore.Open(t.TempDir(), boltstore.Options{NoSync: true})
@@ -41,8 +46,8 @@ func startGatehouse(t *testing.T, resources ...server.Resource) string {
 	t.Cleanup(func() { st.Close() })
 	sum := sha256.Sum256([]byte(clientSecret))
 	var clients []*oauth.Client
-	for _, id := range []string{"svc", "svc2"} {
-		clients = append(clients, &oauth.Client{ID: id, SecretHash: sum[:], Metadata: oauth.ClientMetadata{
+	for _, id := range []string{"svc", "svc2", "demo-rs"} {
+		clients = append(clients, &oauth.Client{ID: id, SecretHash: sum[:], MayIntrospect: id == "demo-rs", Metadata: oauth.ClientMetadata{
 			TokenEndpointAuthMethod: oauth.AuthMethodClientSecretBasic, GrantTypes: []string{oauth.GrantClientCredentials}}})
 	}
 	static, err := server.NewStaticClients(clients)
@@ -116,7 +121,7 @@ type demo struct {
 	done     chan error
 }
 
-func startDemo(t *testing.T) *demo {
+func startDemo(t *testing.T, extraFlags ...string) *demo {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -126,7 +131,7 @@ func startDemo(t *testing.T) *demo {
 	d.issuer = startGatehouse(t,
 		server.Resource{URI: d.endpoint, Scopes: []string{"mcp:tools", "mcp:admin"}},
 		server.Resource{URI: "http://127.0.0.1:9/other", Scopes: []string{"mcp:tools"}})
-	cfg, err := parseFlags([]string{"--issuer", d.issuer, "--resource", d.endpoint, "--log-level", "debug"}, io.Discard)
+	cfg, err := parseFlags(append([]string{"--issuer", d.issuer, "--resource", d.endpoint, "--log-level", "debug"}, extraFlags...), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -361,9 +366,81 @@ func TestFlags(t *testing.T) {
 	if _, err := parseFlags([]string{"-h"}, io.Discard); !errors.Is(err, flag.ErrHelp) {
 		t.Errorf("-h: %v", err)
 	}
+	cfg, err = parseFlags([]string{"--leeway", "2m", "--introspect", "--introspection-client-id", "rs",
+		"--introspection-secret-file", secretFile(t, " s3cret\n"), "--introspection-cache", "0s"}, io.Discard)
+	rc := verifierConfig(cfg, slog.New(slog.DiscardHandler))
+	if err != nil || rc.Leeway != 2*time.Minute || rc.Introspection == nil || rc.Introspection.ClientID != "rs" ||
+		rc.Introspection.ClientSecret != "s3cret" || rc.Introspection.CacheTTL >= 0 {
+		t.Errorf("--leeway and --introspect*: %v %+v %+v", err, cfg, rc.Introspection)
+	}
+	if cfg, _ := parseFlags([]string{"--leeway", "0s"}, io.Discard); verifierConfig(cfg, nil).Leeway != resource.NoLeeway {
+		t.Error("--leeway 0s does not mean no leeway")
+	}
+	if cfg, _ := parseFlags(nil, io.Discard); verifierConfig(cfg, nil).Introspection != nil {
+		t.Error("introspection is on by default")
+	}
+	for _, args := range [][]string{
+		{"--introspect"},
+		{"--introspect", "--introspection-client-id", "rs"},
+		{"--introspect", "--introspection-client-id", "rs", "--introspection-secret-file", "/nonexistent/secret"},
+		{"--introspect", "--introspection-client-id", "rs", "--introspection-secret-file", secretFile(t, "\n")},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
 	// A bad --resource fails before anything listens.
 	err = run(context.Background(), []string{"--resource", "http://mcp.example.com/mcp", "--listen", "256.0.0.1:1"}, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "loopback") {
 		t.Errorf("bad --resource: %v", err)
+	}
+}
+
+func secretFile(t *testing.T, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// revoke revokes an access token as its client does (RFC 7009).
+func revoke(t *testing.T, issuer, client, accessToken string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, issuer+"/revoke", strings.NewReader(url.Values{"token": {accessToken}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(client, clientSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("revoke: %v %v", err, resp)
+	}
+	resp.Body.Close()
+}
+
+// Issue 10 item 9: with --introspect, a revoked token stops working at the
+// demo server on the next request; without it, it works until it expires.
+func TestDemoIntrospection(t *testing.T) {
+	for _, introspect := range []bool{false, true} {
+		t.Run(fmt.Sprintf("introspect=%v", introspect), func(t *testing.T) {
+			var flags []string
+			if introspect {
+				flags = []string{"--introspect", "--introspection-client-id", "demo-rs",
+					"--introspection-secret-file", secretFile(t, clientSecret), "--introspection-cache", "0s"}
+			}
+			d := startDemo(t, flags...)
+			tok := token(t, d.issuer, "svc", d.endpoint, "mcp:tools")
+			if resp, _ := post(t, d.endpoint, tok); resp.StatusCode != http.StatusOK {
+				t.Fatalf("valid token: %d", resp.StatusCode)
+			}
+			revoke(t, d.issuer, "svc", tok)
+			resp, params := post(t, d.endpoint, tok)
+			switch {
+			case introspect && (resp.StatusCode != http.StatusUnauthorized || params["error"] != "invalid_token"):
+				t.Fatalf("revoked token with --introspect: %d %q, want 401 invalid_token", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+			case !introspect && resp.StatusCode != http.StatusOK:
+				t.Fatalf("revoked token offline: %d, want 200 (offline verification cannot see revocation)", resp.StatusCode)
+			}
+		})
 	}
 }
