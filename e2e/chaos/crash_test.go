@@ -10,23 +10,36 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// TestCrash is the short form of `chaos crash` (CHAOS_KILLS, default 5):
-// every acknowledged write survives SIGKILL, every write in flight is
-// whole, and the database passes its check after every kill.
+// TestCrash is the short form of `chaos crash` (CHAOS_KILLS, default 5),
+// on both backends: every acknowledged write survives SIGKILL, every write
+// in flight is whole, and the database passes its check after every kill.
 func TestCrash(t *testing.T) {
+	for _, backend := range []string{"bolt", "postgres"} {
+		t.Run(backend, func(t *testing.T) { crashOn(t, backend) })
+	}
+}
+
+func crashOn(t *testing.T, backend string) {
 	kills := envInt(t, "CHAOS_KILLS", 5)
-	res, err := runCrash(context.Background(), crashConfig{Bin: gatehouseBin, Dir: t.TempDir(), Kills: kills, Workers: 16,
-		MinDelay: 300 * time.Millisecond, MaxDelay: 2500 * time.Millisecond, Seed: uint64(time.Now().UnixNano()), Log: t.Logf})
+	ctx := context.Background()
+	cfg := crashConfig{Bin: gatehouseBin, Dir: t.TempDir(), Kills: kills, Workers: 16,
+		MinDelay: 300 * time.Millisecond, MaxDelay: 2500 * time.Millisecond, Seed: uint64(time.Now().UnixNano()), Log: t.Logf}
+	stop, err := applyBackend(ctx, &cfg, backend)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Log(res.Line("bolt"))
+	defer stop()
+	res, err := runCrash(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(res.Line(backend))
 	t.Logf("acknowledged writes by kind: %s", res.Breakdown)
 	for _, p := range res.Problems {
 		t.Log(p)
 	}
 	if !res.OK() || res.Kills != kills {
-		t.Fatalf("%s", res.Line("bolt"))
+		t.Fatalf("%s", res.Line(backend))
 	}
 	if res.Checked < res.Writes/2 {
 		t.Fatalf("only %d checks for %d acknowledged writes", res.Checked, res.Writes)

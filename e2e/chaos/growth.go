@@ -10,10 +10,10 @@ package main
 // Judged: anonymous RSS (what the process allocates: heap, stacks,
 // runtime), goroutines and open descriptors in every run; total RSS, which
 // also counts the database's memory-mapped file pages, in runs of 10
-// minutes or more. The soak's record lifetimes (soakSettings) are at most
-// 15 minutes, so by the second half of a 30-minute run the database holds
-// a steady working set; in a shorter run it is still filling, and its
-// mapped pages grow with it.
+// minutes or more. The soak's records live at most 11 minutes
+// (soakSettings), so by the second half of a 30-minute run the database
+// holds a steady working set; in a shorter run it is still filling, and
+// its mapped pages grow with it.
 
 import (
 	"fmt"

@@ -74,14 +74,16 @@ func crashMain(ctx context.Context, args []string) bool {
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "random seed (kill moments, operations)")
 	dir := fs.String("dir", "", "working directory (default: a new temporary one, kept)")
 	bin := fs.String("gatehouse", "", "gatehouse binary (default: go build ./cmd/gatehouse)")
-	backend := fs.String("backend", "bolt", "store backend: bolt")
+	backend := fs.String("backend", "bolt", "store backend: bolt, or postgres (a throwaway cluster in the working directory)")
 	_ = fs.Parse(args)
 	d := workDir(*dir, "gatehouse-chaos-crash-")
 	cfg := crashConfig{Bin: binary(ctx, *bin, d), Dir: d, Kills: *kills, Workers: *workers, MinDelay: *minDelay, MaxDelay: *maxDelay,
 		Seed: *seed, Log: logf}
-	if err := applyBackend(&cfg, *backend); err != nil {
+	stopBackend, err := applyBackend(ctx, &cfg, *backend)
+	if err != nil {
 		fatal(err)
 	}
+	defer stopBackend()
 	logf("chaos crash: seed %d, working directory %s", *seed, d)
 	res, err := runCrash(ctx, cfg)
 	if err != nil {
@@ -95,11 +97,20 @@ func crashMain(ctx context.Context, args []string) bool {
 	return res.OK()
 }
 
-// applyBackend points the run at a store backend.
-func applyBackend(cfg *crashConfig, backend string) error {
+// applyBackend points the run at a store backend; stop ends what it
+// started.
+func applyBackend(ctx context.Context, cfg *crashConfig, backend string) (stop func(), err error) {
 	switch strings.ToLower(backend) {
 	case "bolt", "bbolt":
-		return nil
+		return func() {}, nil
+	case "postgres", "postgresql", "pg":
+		pg, err := startPostgres(ctx)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Extra = append(cfg.Extra, pg.settings()...)
+		cfg.CheckStore = func(*gatehouse) error { return pg.check(ctx) }
+		return pg.close, nil
 	}
-	return fmt.Errorf("unknown backend %q", backend)
+	return nil, fmt.Errorf("unknown backend %q", backend)
 }

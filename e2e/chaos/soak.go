@@ -72,11 +72,14 @@ func (r soakResult) Line() string {
 		first.Goroutines, last.Goroutines, first.FDs, last.FDs)
 }
 
-// soakSettings: short lifetimes, so that the sweeper has work all along.
+// soakSettings: short lifetimes, so that the sweeper has work all along
+// and the database reaches its working size within the warm-up: nothing
+// lives longer than 11 minutes (authorization codes are remembered 11
+// minutes, grants end after 10, idle clients after 10).
 func soakSettings() settings {
 	return settings{
 		"dcr:\n  rate_limit_per_ip: 100000000\n  rate_limit_global: 100000000\n  unused_client_ttl: 5m\n  idle_client_ttl: 10m",
-		"tokens:\n  access_token_ttl: 2m\n  refresh_token_idle_ttl: 10m\n  refresh_token_max_ttl: 15m",
+		"tokens:\n  access_token_ttl: 2m\n  refresh_token_idle_ttl: 5m\n  refresh_token_max_ttl: 10m",
 	}
 }
 

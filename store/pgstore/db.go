@@ -26,10 +26,10 @@ func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	for attempt := 0; attempt < 5; attempt++ {
 		err = pgx.BeginFunc(ctx, s.pool, fn)
 		if !retryable(err) {
-			return err
+			return unavailable(err)
 		}
 	}
-	return err
+	return unavailable(err)
 }
 
 func retryable(err error) bool {
@@ -65,13 +65,14 @@ func listJSON[T any](ctx context.Context, db interface {
 }, sql string, args ...any) ([]T, error) {
 	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) {
 		var v T
 		err := r.Scan(&v)
 		return v, err
 	})
+	return out, unavailable(err)
 }
 
 // revokeGrantsSQL deletes the grants selected by the condition in %s and

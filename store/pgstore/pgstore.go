@@ -47,7 +47,7 @@ type Options struct {
 // Store is the PostgreSQL implementation of store.Store. It is safe for
 // concurrent use by any number of goroutines and processes.
 type Store struct {
-	pool *pgxpool.Pool
+	pool checkedPool // pgxpool's, reporting an unreachable server as store.ErrUnavailable
 	now  func() time.Time
 }
 
@@ -111,7 +111,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Store{pool: pool, now: opts.Now}
+	s := &Store{pool: checkedPool{pool}, now: opts.Now}
 	if !opts.NoMigrate {
 		if _, err := migrate(ctx, pool); err != nil {
 			pool.Close()
@@ -132,7 +132,7 @@ func describe(cfg *pgxpool.Config) string {
 }
 
 // Pool exposes the connection pool (LISTEN/NOTIFY and tests use it).
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+func (s *Store) Pool() *pgxpool.Pool { return s.pool.Pool }
 
 // Close closes every connection.
 func (s *Store) Close() error {
