@@ -1,7 +1,7 @@
 # The README's test command is `make test`; CI (.ci/run) calls it too.
 GO ?= go
 
-.PHONY: test unit lint fuzz bench docs e2e reliability crash soak
+.PHONY: test unit lint fuzz bench docs e2e reliability crash crash-postgres soak
 
 # Every test: formatting, vet, no machine paths (.ci/machine-paths), the unit and integration tests with the
 # race detector, a short run of every fuzz target, the end-to-end suite,
@@ -50,11 +50,17 @@ docs:
 CHAOS_KILLS ?= 20
 SOAK ?= 30m
 reliability:
+	./.ci/setup-postgres
 	CHAOS_KILLS=5 SOAK=60s $(GO) test -tags chaos -count=1 -timeout 20m -v ./e2e/chaos
 
 # The full crash run: prints one line with kills, writes checked and lost.
 crash:
 	$(GO) run ./e2e/chaos crash -kills $(CHAOS_KILLS)
+
+# The same on PostgreSQL (a throwaway cluster of Debian's server).
+crash-postgres:
+	./.ci/setup-postgres
+	$(GO) run ./e2e/chaos crash -backend postgres -kills $(CHAOS_KILLS)
 
 # The full soak; soak.csv and soak.svg land in e2e/chaos/artifacts/TestSoak.
 soak:
