@@ -86,6 +86,9 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 	if err != nil {
 		return nil, err
 	}
+	if c.Shared {
+		return s.fork(ctx, cfg, c, rat, meta)
+	}
 	now := s.now()
 	c.Metadata, c.UpdatedAt, c.DedupKey = meta, now, ""
 	var secret string
@@ -114,16 +117,25 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 }
 
 // Delete removes the client; its grants and tokens are revoked with it
-// (RFC 7592 §2.3).
-func (s *Service) Delete(ctx context.Context, clientID, rat string) error {
-	if _, err := s.authorize(ctx, clientID, rat); err != nil {
-		return err
+// (RFC 7592 §2.3). A shared client (store.RegisteredClient.Shared) is
+// not removed: only the caller's handle is, so its registration access
+// token stops working, and the others who use the client keep it (it
+// expires like any client once nobody uses it). handleOnly says which.
+func (s *Service) Delete(ctx context.Context, clientID, rat string) (handleOnly bool, err error) {
+	c, err := s.authorize(ctx, clientID, rat)
+	if err != nil {
+		return false, err
 	}
-	err := s.store.DeleteClient(ctx, clientID)
+	if c.Shared {
+		c.RemoveRegistrant(hashHex(rat))
+		c.UpdatedAt = s.now()
+		return true, s.store.UpdateClient(ctx, c)
+	}
+	err = s.store.DeleteClient(ctx, clientID)
 	if errors.Is(err, store.ErrNotFound) {
-		return oauth.InvalidToken("the registration access token is invalid for this client")
+		return false, oauth.InvalidToken("the registration access token is invalid for this client")
 	}
-	return err
+	return false, err
 }
 
 // BearerToken extracts a token from an Authorization header (RFC 6750

@@ -55,6 +55,9 @@ type Stats struct {
 	Registrations atomic.Int64
 	Deduplicated  atomic.Int64
 	Converted     atomic.Int64
+	// Forked counts updates of shared clients that moved their caller to
+	// a registration of its own.
+	Forked atomic.Int64
 }
 
 // New returns a registration service. now and rnd default to the real
@@ -207,9 +210,11 @@ func confidential(m oauth.ClientMetadata) bool {
 // addresses rotate within it (RFC 8981), so keyed on the address a CLI
 // re-registering on each start, or a flood from one host, would leave a
 // record per address. The cost is that registrants in one /64 sending
-// byte-identical public metadata share one unused record (the newest
-// registrant manages it); that already holds for everyone behind one IPv4
-// address, a NAT far larger than a /64, and ends with the first token.
+// the same normalized public metadata share one unused record; that
+// already holds for everyone behind one IPv4 address, a NAT far larger
+// than a /64, and ends with the first token. A shared record is marked
+// so (store.RegisteredClient.Shared), and no registrant may then change
+// or delete it for the others (fork, Delete).
 func dedupKey(m oauth.ClientMetadata, ip string) string {
 	b, _ := json.Marshal(m)
 	sum := sha256.Sum256(append(append(b, 0), policy.AddressKey(ip)...))

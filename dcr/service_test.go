@@ -327,10 +327,10 @@ func TestManagement(t *testing.T) {
 	if err != nil || updated.ClientName != "" || updated.RedirectURIs[0] != "https://a.example/cb2" || updated.ClientSecretExpiresAt != nil {
 		t.Fatalf("replacing update = %+v %v", updated, err)
 	}
-	if err := e.svc.Delete(ctx, info.ClientID, "ghm_wrong"); !IsInvalidToken(err) {
+	if _, err := e.svc.Delete(ctx, info.ClientID, "ghm_wrong"); !IsInvalidToken(err) {
 		t.Fatalf("delete with a wrong token: %v", err)
 	}
-	if err := e.svc.Delete(ctx, info.ClientID, rat); err != nil {
+	if _, err := e.svc.Delete(ctx, info.ClientID, rat); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.ResolveClient(ctx, info.ClientID); oauth.Code(err) != "invalid_client" {

@@ -39,3 +39,29 @@ func compactJSON(raw json.RawMessage) json.RawMessage {
 	out, _ := json.Marshal(v) // map keys sorted, whitespace gone
 	return out
 }
+
+// SecurityMetadata is the part of a client's metadata that Fingerprint
+// covers, kept with a consent so that a later change can be told to the
+// user ("a redirect URI was added: ..."), not only detected. Keys are
+// kept as a digest: whether they changed is what matters.
+type SecurityMetadata struct {
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	AuthMethod   string   `json:"auth_method,omitempty"`
+	GrantTypes   []string `json:"grant_types,omitempty"`
+	Scope        string   `json:"scope,omitempty"`
+	KeysDigest   string   `json:"keys_digest,omitempty"`
+	JWKSURI      string   `json:"jwks_uri,omitempty"`
+	Name         string   `json:"name,omitempty"`
+	Logo         string   `json:"logo,omitempty"`
+}
+
+// SecurityMetadataOf extracts m's security-relevant metadata.
+func SecurityMetadataOf(m ClientMetadata) SecurityMetadata {
+	var keys string
+	if k := compactJSON(m.JWKS); len(k) > 0 {
+		sum := sha256.Sum256(k)
+		keys = hex.EncodeToString(sum[:8])
+	}
+	return SecurityMetadata{RedirectURIs: m.RedirectURIs, AuthMethod: m.TokenEndpointAuthMethod, GrantTypes: m.GrantTypes,
+		Scope: m.Scope, KeysDigest: keys, JWKSURI: m.JWKSURI, Name: m.ClientName, Logo: m.LogoURI}
+}

@@ -87,3 +87,22 @@ func asciiOnly(s string) string {
 	}
 	return b.String()
 }
+
+// DisplayRedirect renders a redirect URI for a person in ASCII: for a web
+// or loopback destination, scheme://host (punycode) and the escaped path
+// and query; for an app, "an app link (scheme:)".
+func DisplayRedirect(redirectURI string) string {
+	d := RedirectDestination(redirectURI)
+	if d.Kind == DestinationApp {
+		return "an app link (" + d.Scheme + ":)"
+	}
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return asciiOnly(redirectURI)
+	}
+	rest := u.EscapedPath()
+	if u.RawQuery != "" {
+		rest += "?" + u.RawQuery
+	}
+	return u.Scheme + "://" + d.Host + asciiOnly(rest)
+}

@@ -44,7 +44,12 @@ type consentPage struct {
 	// and it now asks for more; the items it did not approve then are
 	// marked New, so the user is asked only about what is new (the
 	// consent is the union).
-	Returning    bool
+	Returning bool
+	// Changed: the user approved this client before, under other
+	// security-relevant metadata; Changes says how it differs (empty
+	// when the earlier approval predates the record of what was seen).
+	Changed      bool
+	Changes      []string
 	Username     string
 	Notice       string
 	LogoutAction string
@@ -113,6 +118,12 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 		AccountURL:   s.base + accountPath,
 	}
 	p.Returning = returning && (slices.ContainsFunc(p.Scopes, isNew) || slices.ContainsFunc(p.Resources, isNew))
+	if err == nil && !returning {
+		p.Changed = true
+		if prior.Approved != nil {
+			p.Changes = metadataChanges(*prior.Approved, oauth.SecurityMetadataOf(req.Client.Metadata))
+		}
+	}
 	if strings.HasPrefix(req.Client.ID, "https://") {
 		p.ClientHost = policy.RedirectDestination(req.Client.ID).Host // the same ASCII rendering
 	}
@@ -183,8 +194,9 @@ func (s *Server) handleConsent(c echo.Context) error {
 // new scopes and resources are added to what was approved before.
 func (s *Server) recordConsent(c echo.Context, user store.User, req *authzRequest) error {
 	ctx := c.Request().Context()
+	approved := oauth.SecurityMetadataOf(req.Client.Metadata)
 	con := store.Consent{UserID: user.ID, ClientID: req.Client.ID, ClientName: req.Client.DisplayName(),
-		Fingerprint: req.Client.Fingerprint, GrantedAt: s.now()}
+		Fingerprint: req.Client.Fingerprint, GrantedAt: s.now(), Approved: &approved}
 	old, err := s.store.Consent(ctx, user.ID, req.Client.ID)
 	switch {
 	case err == nil && old.Fingerprint == con.Fingerprint:

@@ -101,6 +101,8 @@ func (m *Metrics) WatchDCR(s *dcr.Service) {
 			Help: "Dynamic client registrations accepted (RFC 7591)."}, func() float64 { return float64(st.Registrations.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_dcr_registrations_deduplicated_total",
 			Help: "Registrations merged into an identical unused one."}, func() float64 { return float64(st.Deduplicated.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_dcr_shared_updates_forked_total",
+			Help: "Updates of a shared (deduplicated) client that moved the caller to a registration of its own instead of changing the client for everyone."}, func() float64 { return float64(st.Forked.Load()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gatehouse_dcr_first_tokens_total",
 			Help: "Registered clients that obtained their first token (registrations that converted)."}, func() float64 { return float64(st.Converted.Load()) }),
 	)

@@ -147,11 +147,24 @@ func (s *Server) handleRegistration(c echo.Context) error {
 		if err != nil {
 			return s.bearerChallenge(c, err)
 		}
+		if info.ClientID != id {
+			// A shared client is never changed for the others: the caller
+			// got a registration of its own (dcr.Service.fork).
+			Audit(ctx, log, AuditClientRegistered, "client_id", info.ClientID, "forked_from", id,
+				"reason", "update of a shared client", "ip", c.RealIP())
+			return c.JSON(http.StatusOK, info)
+		}
 		Audit(ctx, log, AuditClientUpdated, "client_id", id, "by", "registration_access_token")
 		return c.JSON(http.StatusOK, info)
 	default: // DELETE
-		if err := s.registration.Delete(ctx, id, rat); err != nil {
+		handleOnly, err := s.registration.Delete(ctx, id, rat)
+		if err != nil {
 			return s.bearerChallenge(c, err)
+		}
+		if handleOnly {
+			Audit(ctx, log, AuditClientDeleted, "client_id", id, "by", "registration_access_token",
+				"scope", "the caller's handle only: the client is shared")
+			return c.NoContent(http.StatusNoContent)
 		}
 		Audit(ctx, log, AuditClientDeleted, "client_id", id, "by", "registration_access_token")
 		return c.NoContent(http.StatusNoContent)

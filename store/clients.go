@@ -24,9 +24,18 @@ type RegisteredClient struct {
 	// record (newest first, at most MaxSharedRegistrants): two people
 	// behind one NAT running the same tool each keep managing the client
 	// they were given.
-	SharedTokenHashes []string  `json:"shared_token_hashes,omitempty"`
-	IssuedAt          time.Time `json:"issued_at"`
-	UpdatedAt         time.Time `json:"updated_at"`
+	SharedTokenHashes []string `json:"shared_token_hashes,omitempty"`
+	// Shared is set when a second registrant was merged into the record,
+	// and never cleared: from then on several parties may use the client,
+	// so no registrant may change, redirect or delete it for the others
+	// (an update forks a new registration, a delete removes only the
+	// caller's handle; see dcr.Service).
+	Shared bool `json:"shared,omitempty"`
+	// ForkedFrom is the shared client an update of this registrant's
+	// handle moved away from (empty for an ordinary registration).
+	ForkedFrom string    `json:"forked_from,omitempty"`
+	IssuedAt   time.Time `json:"issued_at"`
+	UpdatedAt  time.Time `json:"updated_at"`
 	// DedupKey identifies identical public registrations from one address
 	// while the client is unused; empty once it is used or for others.
 	DedupKey string `json:"dedup_key,omitempty"`
@@ -52,6 +61,26 @@ func (c *RegisteredClient) MergeRegistrant(tokenHash string) {
 	shared := append([]string{c.RegistrationTokenHash}, c.SharedTokenHashes...)
 	c.SharedTokenHashes = shared[:min(len(shared), MaxSharedRegistrants)]
 	c.RegistrationTokenHash = tokenHash
+	c.Shared = true
+}
+
+// RemoveRegistrant forgets the registrant whose registration access token
+// hashes to tokenHash: its token stops working for this client. The
+// client and everyone else's tokens stay. An empty hash is never matched.
+func (c *RegisteredClient) RemoveRegistrant(tokenHash string) {
+	var rest []string
+	for _, h := range c.SharedTokenHashes {
+		if h != tokenHash {
+			rest = append(rest, h)
+		}
+	}
+	c.SharedTokenHashes = rest
+	if c.RegistrationTokenHash == tokenHash {
+		c.RegistrationTokenHash = ""
+		if len(rest) > 0 { // the newest remaining registrant becomes current
+			c.RegistrationTokenHash, c.SharedTokenHashes = rest[0], rest[1:]
+		}
+	}
 }
 
 // Used reports whether the client ever obtained a token.

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/oauth"
 )
 
 // AuthCode is an authorization code (OAuth 2.1 §4.1.2). Codes, grants and
@@ -156,6 +158,11 @@ type Consent struct {
 	Resources   []string  `json:"resources"`
 	Fingerprint string    `json:"fingerprint"`
 	GrantedAt   time.Time `json:"granted_at"`
+	// Approved is the client's security-relevant metadata the user saw
+	// and approved, so that when Fingerprint no longer matches the consent
+	// page can say what changed. Absent in consents recorded before it
+	// existed.
+	Approved *oauth.SecurityMetadata `json:"approved,omitempty"`
 }
 
 // ConsentStore persists consents.

@@ -103,6 +103,19 @@ func testClientDedupAndActivity(t *testing.T, s store.Store, clock *Clock) {
 	if _, err := s.Client(ctx, "dcr_b"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatal("a deduplicated registration stored a second record")
 	}
+	// The merge marks the client shared, durably: no registrant may change
+	// it for the others (dcr forks updates, deletes only a handle).
+	sc, _ := s.Client(ctx, "dcr_a")
+	if !sc.Shared {
+		t.Fatal("a client with merged registrants is not marked shared")
+	}
+	sc.RemoveRegistrant(sc.RegistrationTokenHash)
+	if err := s.UpdateClient(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	if c2, _ := s.Client(ctx, "dcr_a"); !c2.Shared || c2.RegistrationTokenHash != sc.RegistrationTokenHash || len(c2.SharedTokenHashes) != store.MaxSharedRegistrants-1 {
+		t.Fatalf("after removing a handle: shared=%v current=%q others=%d", c2.Shared, c2.RegistrationTokenHash, len(c2.SharedTokenHashes))
+	}
 	// First token: the client is used, expiry moves to now + idle, and
 	// identical registrations get their own client from now on.
 	clock.Advance(time.Hour)
