@@ -194,7 +194,7 @@ func (g *gatehouse) signingKey(t testing.TB) jose.JSONWebKey {
 func (g *gatehouse) rotate(t testing.TB) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := server.RotateKey(ctx, g.store, time.Now(), 10*time.Minute, rand.Reader); err != nil {
+	if _, err := server.RotateKey(ctx, g.store, time.Now(), 10*time.Minute, 0, rand.Reader); err != nil {
 		t.Fatal(err)
 	}
 	keys, err := g.store.SigningKeys(ctx)

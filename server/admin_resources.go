@@ -53,6 +53,7 @@ func (a *Admin) cacheRoutes(e *echo.Echo) {
 			return err
 		}
 		a.opts.CIMD.Purge(u)
+		a.s.announce(c.Request().Context(), store.Event{Kind: store.EventCachePurge, Key: u})
 		a.action(c, "cache_purge", "client_id", u)
 		return c.NoContent(http.StatusNoContent)
 	})
@@ -60,6 +61,7 @@ func (a *Admin) cacheRoutes(e *echo.Echo) {
 		if a.opts.CIMD != nil {
 			a.opts.CIMD.PurgeAll()
 		}
+		a.s.announce(c.Request().Context(), store.Event{Kind: store.EventCachePurge})
 		a.action(c, "cache_purge_all")
 		return c.NoContent(http.StatusNoContent)
 	})
@@ -139,6 +141,7 @@ func (a *Admin) clientRoutes(e *echo.Echo) {
 			if a.opts.CIMD != nil {
 				a.opts.CIMD.Purge(id)
 			}
+			a.s.announce(ctx, store.Event{Kind: store.EventCachePurge, Key: id})
 			a.action(c, "client_grants_revoked", "client_id", id, "grants", n)
 			return c.JSON(http.StatusOK, map[string]any{"client_id": id, "grants_revoked": n})
 		}
@@ -286,12 +289,16 @@ func (a *Admin) keyRoutes(e *echo.Echo) {
 			ID           string    `json:"kid"`
 			Algorithm    string    `json:"alg"`
 			Active       bool      `json:"active"`
+			Signing      bool      `json:"signing"`
 			CreatedAt    time.Time `json:"created_at"`
+			ActivatesAt  time.Time `json:"activates_at,omitzero"`
+			RetiredAt    time.Time `json:"retired_at,omitzero"`
 			PublishUntil time.Time `json:"publish_until,omitzero"`
 		}
 		out := make([]view, 0, len(keys))
+		now := a.s.now()
 		for _, k := range keys {
-			out = append(out, view{k.ID, k.Algorithm, k.Active(), k.CreatedAt, k.PublishUntil})
+			out = append(out, view{k.ID, k.Algorithm, k.Active(), k.SignsAt(now), k.CreatedAt, k.ActivatesAt, k.RetiredAt, k.PublishUntil})
 		}
 		return c.JSON(http.StatusOK, out)
 	})
@@ -302,6 +309,10 @@ func (a *Admin) keyRoutes(e *echo.Echo) {
 		}
 		Audit(c.Request().Context(), requestLogger(c, a.s.log), AuditSigningKeyRotated, "kid", key.ID, "by", "admin")
 		a.action(c, "keys_rotate", "kid", key.ID)
-		return c.JSON(http.StatusOK, map[string]string{"kid": key.ID})
+		out := map[string]any{"kid": key.ID}
+		if !key.ActivatesAt.IsZero() {
+			out["activates_at"] = key.ActivatesAt
+		}
+		return c.JSON(http.StatusOK, out)
 	})
 }

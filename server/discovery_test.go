@@ -183,7 +183,7 @@ func TestRotationKeepsOldTokensVerifiable(t *testing.T) {
 	oldKID := env.srv.keys.ActiveKeyID()
 	before := sign()
 
-	if _, err := RotateKey(ctx, env.store, env.clock.Now(), env.srv.cfg.AccessTokenTTL, env.srv.rand); err != nil {
+	if _, err := RotateKey(ctx, env.store, env.clock.Now(), env.srv.cfg.AccessTokenTTL, 0, env.srv.rand); err != nil {
 		t.Fatal(err)
 	}
 	env.http.Close()

@@ -32,6 +32,7 @@ const keyLeeway = 5 * time.Minute
 // parsed per request.
 type KeySet struct {
 	state atomic.Pointer[keyState]
+	now   func() time.Time
 }
 
 type keyState struct {
@@ -41,6 +42,9 @@ type keyState struct {
 	etag     string
 	// atSigner signs access tokens; built once per key, not per token.
 	atSigner jose.Signer
+	// nextChange is the next time a key starts or stops signing (zero:
+	// none pending), when the set must be reloaded.
+	nextChange time.Time
 }
 
 // LoadKeySet reads the signing keys from the store, creating the first key
@@ -51,14 +55,18 @@ func LoadKeySet(ctx context.Context, st store.KeyStore, now func() time.Time, rn
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
 	if !hasActive(keys) {
-		if _, err := RotateKey(ctx, st, now(), 0, rnd); err != nil {
+		// Instances starting together on an empty database may each
+		// create a first key; the later rotation retires the earlier, whose
+		// instance signed with it until its next key reload. Keep such a
+		// key published for the longest token lifetime allowed.
+		if _, err := RotateKey(ctx, st, now(), maxAccessTokenTTL, 0, rnd); err != nil {
 			return nil, err
 		}
 		if keys, err = st.SigningKeys(ctx); err != nil {
 			return nil, fmt.Errorf("load signing keys: %w", err)
 		}
 	}
-	ks := &KeySet{}
+	ks := &KeySet{now: now}
 	return ks, ks.Reload(keys)
 }
 
@@ -72,18 +80,38 @@ func hasActive(keys []store.SigningKey) bool {
 }
 
 // Reload replaces the in-memory keys with keys (as SigningKeys returns
-// them, newest first). The newest active key signs from then on.
+// them, newest first). Every key is published; the newest key that signs
+// now (store.SigningKey.SignsAt) signs from then on. If none does yet (a
+// clock behind the one that created the keys), the unretired key that
+// activates first signs.
 func (ks *KeySet) Reload(keys []store.SigningKey) error {
+	now := time.Now()
+	if ks.now != nil {
+		now = ks.now()
+	}
 	var st keyState
-	for _, k := range keys {
+	var fallback *store.SigningKey
+	var fallbackJWK jose.JSONWebKey
+	for i, k := range keys {
 		jwk, err := parseSigningKey(k)
 		if err != nil {
 			return err
 		}
-		if k.Active() && st.active.Key == nil {
+		if k.SignsAt(now) && st.active.Key == nil {
 			st.active = jwk
 		}
+		if (k.RetiredAt.IsZero() || now.Before(k.RetiredAt)) && (fallback == nil || k.Activation().Before(fallback.Activation())) {
+			fallback, fallbackJWK = &keys[i], jwk
+		}
+		for _, t := range []time.Time{k.Activation(), k.RetiredAt} {
+			if t.After(now) && (st.nextChange.IsZero() || t.Before(st.nextChange)) {
+				st.nextChange = t
+			}
+		}
 		st.public.Keys = append(st.public.Keys, jwk.Public())
+	}
+	if st.active.Key == nil && fallback != nil {
+		st.active = fallbackJWK
 	}
 	if st.active.Key == nil {
 		return errors.New("no active signing key")
@@ -101,6 +129,10 @@ func (ks *KeySet) Reload(keys []store.SigningKey) error {
 	ks.state.Store(&st)
 	return nil
 }
+
+// NextChange is when a published key starts signing or the signing key
+// retires (zero: nothing pending): the set must be reloaded then.
+func (ks *KeySet) NextChange() time.Time { return ks.state.Load().nextChange }
 
 // ActiveKeyID is the kid of the key that signs new tokens.
 func (ks *KeySet) ActiveKeyID() string { return ks.state.Load().active.KeyID }
@@ -135,10 +167,15 @@ func parseSigningKey(k store.SigningKey) (jose.JSONWebKey, error) {
 	return jose.JSONWebKey{Key: ec, KeyID: k.ID, Algorithm: string(SigningAlgorithm), Use: "sig"}, nil
 }
 
-// RotateKey generates a new ES256 key and makes it the active one. Keys it
-// replaces stay published for publishFor (the longest lifetime of a token
-// they signed, plus leeway), then the sweeper removes them.
-func RotateKey(ctx context.Context, st store.KeyStore, now time.Time, publishFor time.Duration, rnd io.Reader) (store.SigningKey, error) {
+// maxAccessTokenTTL is the longest access token lifetime the configuration
+// accepts.
+const maxAccessTokenTTL = 24 * time.Hour
+
+// RotateKey generates a new ES256 key, published at once and signing from
+// now + ahead (0: at once). The keys it replaces sign until then and stay
+// published for publishFor after it (the longest lifetime of a token they
+// signed, plus leeway); then the sweeper removes them.
+func RotateKey(ctx context.Context, st store.KeyStore, now time.Time, publishFor, ahead time.Duration, rnd io.Reader) (store.SigningKey, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("generate signing key: %w", err)
@@ -152,7 +189,10 @@ func RotateKey(ctx context.Context, st store.KeyStore, now time.Time, publishFor
 		return store.SigningKey{}, err
 	}
 	key := store.SigningKey{ID: kid, Algorithm: string(SigningAlgorithm), PrivateKey: der, CreatedAt: now}
-	if err := st.RotateSigningKey(ctx, key, now.Add(publishFor+keyLeeway)); err != nil {
+	if ahead > 0 {
+		key.ActivatesAt = now.Add(ahead)
+	}
+	if err := st.RotateSigningKey(ctx, key, key.Activation().Add(publishFor+keyLeeway)); err != nil {
 		return store.SigningKey{}, fmt.Errorf("store signing key: %w", err)
 	}
 	return key, nil
@@ -168,16 +208,23 @@ func Thumbprint(pub crypto.PublicKey) (string, error) {
 	return base64.RawURLEncoding.EncodeToString(tp), nil
 }
 
-// RotateSigningKey makes a new key active in the running server: the new
-// key signs from now on, retired keys stay in the JWKS until every token
-// they signed has expired.
+// RotateSigningKey rotates a new key in: published at once, signing after
+// Config.KeyPublishAhead (at once when it is 0, as on one instance), by
+// which time every instance sharing the store has it in its JWKS. Retired
+// keys stay in the JWKS until every token they signed has expired. The
+// other instances are told (store.EventKeys) to reload.
 func (s *Server) RotateSigningKey(ctx context.Context) (store.SigningKey, error) {
-	key, err := RotateKey(ctx, s.store, s.now(), s.cfg.AccessTokenTTL, s.rand)
+	key, err := RotateKey(ctx, s.store, s.now(), s.cfg.AccessTokenTTL, s.cfg.KeyPublishAhead, s.rand)
 	if err != nil {
 		return key, err
 	}
+	s.announce(ctx, store.Event{Kind: store.EventKeys, Key: key.ID})
 	return key, s.reloadKeys(ctx)
 }
+
+// ReloadKeys refreshes the in-memory key set from the store (another
+// instance rotated, or a published key's activation came).
+func (s *Server) ReloadKeys(ctx context.Context) error { return s.reloadKeys(ctx) }
 
 // reloadKeys refreshes the in-memory key set from the store (after a
 // rotation, or after the sweeper removed keys past their publish window).

@@ -37,6 +37,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Conf
 		s.runSweeper(sweepCtx, sweepInterval)
 	}()
 	defer func() { stopSweeper(); <-sweeperDone }()
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		s.runKeyRefresher(sweepCtx)
+	}()
+	defer func() { stopSweeper(); <-keysDone }()
 
 	errc := make(chan error, 1)
 	go func() {
@@ -86,6 +92,8 @@ func (s *Server) sweep(ctx context.Context) {
 	res, err := s.store.Sweep(ctx, now)
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("sweep failed", "err", err)
+	} else if res.Skipped {
+		s.log.Debug("sweep skipped: another instance is sweeping")
 	} else if res.Removed > 0 {
 		s.log.Debug("swept expired records", "count", res.Removed)
 	}

@@ -34,6 +34,11 @@ type Config struct {
 	// AccessTokenTTL is the lifetime of access tokens; retired signing keys
 	// stay published at least this long (plus clock leeway).
 	AccessTokenTTL time.Duration
+	// KeyPublishAhead is how long a rotated-in signing key is published
+	// before it signs (0: it signs at once). With several instances on one
+	// store it must exceed the time every instance needs to learn of the
+	// key (an announcement, or keyRefreshInterval at worst).
+	KeyPublishAhead time.Duration
 	// RefreshIdleTTL ends a refresh token not used for this long;
 	// RefreshMaxTTL ends every grant this long after it began.
 	RefreshIdleTTL time.Duration
@@ -150,6 +155,12 @@ type Server struct {
 	echo          *echo.Echo
 	draining      atomic.Bool
 	secure        bool // the issuer is https: cookies get Secure
+	// events is the store's broadcaster when several instances share it
+	// (nil on the embedded store); origin names this process in them.
+	events store.Broadcaster
+	origin string
+	// keysChanged wakes the key refresher early.
+	keysChanged chan struct{}
 }
 
 // New builds a server: it loads (or, on first start, creates) the signing
@@ -196,6 +207,15 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if s.passwords == nil {
 		s.passwords = NewPasswordHasher(DefaultPasswordParams)
 	}
+	if b, ok := s.store.(store.Broadcaster); ok {
+		s.events = b
+	}
+	s.keysChanged = make(chan struct{}, 1)
+	origin, err := s.randomBytes32()
+	if err != nil {
+		return nil, err
+	}
+	s.origin = fmt.Sprintf("%x", origin[:8])
 	if s.keys, err = LoadKeySet(ctx, s.store, s.now, s.rand); err != nil {
 		return nil, err
 	}

@@ -89,7 +89,12 @@ type SigningKey struct {
 	// PrivateKey is the PKCS #8 DER encoding of the private key.
 	PrivateKey []byte    `json:"private_key"`
 	CreatedAt  time.Time `json:"created_at"`
-	// RetiredAt is when a newer key replaced this one; zero while active.
+	// ActivatesAt is when the key starts signing (zero: at CreatedAt). A
+	// key is published from CreatedAt, so with several instances it is in
+	// every instance's JWKS before any of them signs with it.
+	ActivatesAt time.Time `json:"activates_at,omitzero"`
+	// RetiredAt is when a newer key takes over from this one (the newer
+	// key's activation time); zero while no newer key exists.
 	RetiredAt time.Time `json:"retired_at,omitzero"`
 	// PublishUntil is when a retired key may leave the JWKS: after every
 	// token it signed has expired. Zero while active. The sweeper removes
@@ -97,16 +102,38 @@ type SigningKey struct {
 	PublishUntil time.Time `json:"publish_until,omitzero"`
 }
 
-// Active reports whether the key still signs new tokens.
+// Active reports whether no newer key has been rotated in: the key signs
+// now or will (see SignsAt).
 func (k SigningKey) Active() bool { return k.RetiredAt.IsZero() }
+
+// SignsAt reports whether the key may sign a token at now: it has
+// activated and has not been replaced yet.
+func (k SigningKey) SignsAt(now time.Time) bool {
+	start := k.ActivatesAt
+	if start.IsZero() {
+		start = k.CreatedAt
+	}
+	return !now.Before(start) && (k.RetiredAt.IsZero() || now.Before(k.RetiredAt))
+}
+
+// Activation is when the key starts signing: ActivatesAt, or CreatedAt.
+func (k SigningKey) Activation() time.Time {
+	if k.ActivatesAt.IsZero() {
+		return k.CreatedAt
+	}
+	return k.ActivatesAt
+}
 
 // KeyStore persists signing keys.
 type KeyStore interface {
 	// SigningKeys returns every key not yet swept, newest first.
 	SigningKeys(ctx context.Context) ([]SigningKey, error)
-	// RotateSigningKey atomically stores next as the active key and retires
-	// every previously active key: RetiredAt = next.CreatedAt and
-	// PublishUntil = publishUntil. With no key stored yet it just stores next.
+	// RotateSigningKey atomically stores next and retires every previously
+	// active key at next's activation (RetiredAt = next.Activation()) with
+	// PublishUntil = publishUntil: until then they keep signing, so a key
+	// published ahead (ActivatesAt in the future) takes over on every
+	// instance at the same moment. With no key stored yet it just stores
+	// next. ErrConflict if a key with next's ID exists.
 	RotateSigningKey(ctx context.Context, next SigningKey, publishUntil time.Time) error
 }
 

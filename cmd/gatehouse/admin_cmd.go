@@ -258,13 +258,18 @@ func newAdminGrantsCommand(env *cliEnv) *cobra.Command {
 func newAdminKeysCommand(env *cliEnv) *cobra.Command {
 	cmd := &cobra.Command{Use: "keys", Short: "Signing keys of the running server"}
 	cmd.AddCommand(&cobra.Command{
-		Use: "rotate", Short: "Make a new signing key active now", Args: cobra.NoArgs,
+		Use: "rotate", Short: "Rotate a new signing key in (on PostgreSQL: published first, signing after tokens.key_publish_ahead)", Args: cobra.NoArgs,
 		RunE: env.adminRun(func(cmd *cobra.Command, a *adminClient, _ []string) error {
 			var out struct {
-				KID string `json:"kid"`
+				KID         string    `json:"kid"`
+				ActivatesAt time.Time `json:"activates_at"`
 			}
 			if err := a.call(cmd.Context(), http.MethodPost, "/keys/rotate", nil, nil, &out); err != nil {
 				return err
+			}
+			if !out.ActivatesAt.IsZero() {
+				fmt.Fprintf(env.stdout, "new signing key %s is published; every instance signs with it from %s\n", out.KID, out.ActivatesAt.UTC().Format(time.RFC3339))
+				return nil
 			}
 			fmt.Fprintf(env.stdout, "new signing key %s is active\n", out.KID)
 			return nil

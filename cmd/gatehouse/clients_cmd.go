@@ -139,6 +139,7 @@ func deleteClient(ctx context.Context, env *cliEnv, cfg Config, st store.Store, 
 		if err != nil {
 			return err
 		}
+		announceFromCLI(ctx, st, store.Event{Kind: store.EventCachePurge, Key: id})
 		fmt.Fprintf(env.stdout, "revoked %d grant(s) of %s; to keep it out, add its host to cimd.hosts.deny\n", n, id)
 		return nil
 	}

@@ -94,15 +94,16 @@ func serverConfig(cfg Config) server.Config {
 		hsts = cfg.TLS.HSTSMaxAge
 	}
 	return server.Config{
-		Issuer:         cfg.Issuer,
-		HSTSMaxAge:     hsts,
-		TrustedProxies: proxies,
-		AccessTokenTTL: cfg.Tokens.AccessTokenTTL,
-		RefreshIdleTTL: cfg.Tokens.RefreshIdleTTL,
-		RefreshMaxTTL:  cfg.Tokens.RefreshMaxTTL,
-		RefreshGrace:   cfg.Tokens.RefreshGracePeriod,
-		Resources:      resources,
-		SessionTTL:     cfg.Login.SessionTTL,
+		Issuer:          cfg.Issuer,
+		HSTSMaxAge:      hsts,
+		TrustedProxies:  proxies,
+		AccessTokenTTL:  cfg.Tokens.AccessTokenTTL,
+		KeyPublishAhead: keyPublishAhead(cfg),
+		RefreshIdleTTL:  cfg.Tokens.RefreshIdleTTL,
+		RefreshMaxTTL:   cfg.Tokens.RefreshMaxTTL,
+		RefreshGrace:    cfg.Tokens.RefreshGracePeriod,
+		Resources:       resources,
+		SessionTTL:      cfg.Login.SessionTTL,
 		Login: server.LoginLimits{
 			MaxFailuresAccountIP: cfg.Login.MaxFailuresAccountIP,
 			MaxFailuresIP:        cfg.Login.MaxFailuresIP,

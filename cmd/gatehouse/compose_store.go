@@ -1,6 +1,12 @@
 package main
 
 import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/cimd"
+	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatehouse-dev/gatehouse/store"
@@ -46,4 +52,58 @@ func storeLogAttrs(cfg Config) []any {
 		return []any{"store", "postgres", "database", pgstore.RedactURL(cfg.Store.Postgres.URL)}
 	}
 	return []any{"store", "bbolt", "data_dir", cfg.DataDir}
+}
+
+// keyPublishAhead is tokens.key_publish_ahead where instances share the
+// store, and 0 (a new key signs at once) on the embedded one.
+func keyPublishAhead(cfg Config) time.Duration {
+	if cfg.Store.Backend == "postgres" {
+		return cfg.Tokens.KeyPublishAhead
+	}
+	return 0
+}
+
+// listenForPeers applies what other instances sharing the store announce:
+// key rotations, CIMD cache purges and configuration reloads. After a lost
+// connection (events may have been missed) it reloads the keys and the
+// configuration and empties the CIMD cache, which is never authoritative.
+func listenForPeers(ctx context.Context, st store.Store, srv *server.Server, rl *reloader, metadata *cimd.Resolver, log *slog.Logger) {
+	b, ok := st.(store.Broadcaster)
+	if !ok {
+		return
+	}
+	if pg, ok := st.(*pgstore.Store); ok {
+		pg.OnListenError(func(err error) { log.Warn("lost the event connection to the database; reconnecting", "err", err) })
+	}
+	go b.Listen(ctx, func(e store.Event) {
+		if e.Origin == srv.Origin() {
+			return // applied already
+		}
+		log.Info("event from another instance", "event", e.Kind, "key", e.Key, "origin", e.Origin)
+		switch e.Kind {
+		case store.EventKeys:
+			srv.KeysChanged()
+		case store.EventCachePurge:
+			if e.Key == "" {
+				metadata.PurgeAll()
+			} else {
+				metadata.Purge(e.Key)
+			}
+		case store.EventReload:
+			rl.reloadQuietly("another instance (" + e.Origin + ")")
+		case store.EventResync:
+			srv.KeysChanged()
+			metadata.PurgeAll()
+			rl.reloadQuietly("resync after a lost event connection")
+		}
+	})
+}
+
+// announceFromCLI tells running instances about a change a command made
+// directly in a shared store.
+func announceFromCLI(ctx context.Context, st store.Store, e store.Event) {
+	if b, ok := st.(store.Broadcaster); ok {
+		e.Origin = "cli"
+		_ = b.Announce(ctx, e)
+	}
 }

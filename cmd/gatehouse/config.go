@@ -117,9 +117,10 @@ type LoginConfig struct {
 
 // TokensConfig sets token lifetimes.
 type TokensConfig struct {
-	AccessTokenTTL time.Duration `yaml:"access_token_ttl" help:"Lifetime of JWT access tokens (exp - iat)."`
-	RefreshIdleTTL time.Duration `yaml:"refresh_token_idle_ttl" help:"A refresh token unused for this long expires."`
-	RefreshMaxTTL  time.Duration `yaml:"refresh_token_max_ttl" help:"Absolute lifetime of a grant: its refresh tokens stop working this long after the user approved."`
+	AccessTokenTTL  time.Duration `yaml:"access_token_ttl" help:"Lifetime of JWT access tokens (exp - iat)."`
+	RefreshIdleTTL  time.Duration `yaml:"refresh_token_idle_ttl" help:"A refresh token unused for this long expires."`
+	KeyPublishAhead time.Duration `yaml:"key_publish_ahead" help:"With store.backend postgres: how long a rotated-in signing key is in every instance's JWKS before any instance signs with it (instances learn of it within a second, or within 10s if the announcement is lost). With bbolt (one instance) a new key signs at once."`
+	RefreshMaxTTL   time.Duration `yaml:"refresh_token_max_ttl" help:"Absolute lifetime of a grant: its refresh tokens stop working this long after the user approved."`
 	// RefreshGracePeriod lets racing refreshes of one client share a token.
 	RefreshGracePeriod time.Duration `yaml:"refresh_token_grace_period" help:"After a refresh token is rotated, how long the same client may present it again and get a fresh token pair without revoking anything (several processes sharing one credentials file, a retry after a lost response). Later reuse revokes the grant (RFC 9700 §4.14.2). 0s: strict, any reuse revokes."`
 }
@@ -147,9 +148,10 @@ func Defaults() Config {
 			AccountSlowdown:      3 * time.Second,
 		},
 		Tokens: TokensConfig{
-			AccessTokenTTL: 10 * time.Minute,
-			RefreshIdleTTL: 30 * 24 * time.Hour,
-			RefreshMaxTTL:  90 * 24 * time.Hour,
+			AccessTokenTTL:  10 * time.Minute,
+			RefreshIdleTTL:  30 * 24 * time.Hour,
+			RefreshMaxTTL:   90 * 24 * time.Hour,
+			KeyPublishAhead: time.Minute,
 			// 10 s covers processes that race on one credentials file
 			// (milliseconds apart) and a retry after a lost response, and
 			// keeps short the window in which a stolen token's replay
@@ -250,6 +252,9 @@ func (c *Config) Validate() []Problem {
 	}
 	positive("tokens.refresh_token_idle_ttl", c.Tokens.RefreshIdleTTL)
 	positive("tokens.refresh_token_max_ttl", c.Tokens.RefreshMaxTTL)
+	if c.Tokens.KeyPublishAhead < 0 || c.Tokens.KeyPublishAhead > time.Hour {
+		bad("tokens.key_publish_ahead", "must be between 0s and 1h, got %s", c.Tokens.KeyPublishAhead)
+	}
 	if c.Tokens.RefreshIdleTTL > c.Tokens.RefreshMaxTTL {
 		bad("tokens.refresh_token_idle_ttl", "%s is longer than tokens.refresh_token_max_ttl (%s)", c.Tokens.RefreshIdleTTL, c.Tokens.RefreshMaxTTL)
 	}

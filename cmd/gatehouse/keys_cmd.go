@@ -44,9 +44,14 @@ func newKeysCommand(env *cliEnv) *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			key, err := server.RotateKey(cmd.Context(), st, time.Now(), cfg.Tokens.AccessTokenTTL, rand.Reader)
+			key, err := server.RotateKey(cmd.Context(), st, time.Now(), cfg.Tokens.AccessTokenTTL, keyPublishAhead(cfg), rand.Reader)
 			if err != nil {
 				return err
+			}
+			announceFromCLI(cmd.Context(), st, store.Event{Kind: store.EventKeys, Key: key.ID})
+			if !key.ActivatesAt.IsZero() {
+				fmt.Fprintf(env.stdout, "new signing key %s is published; every instance signs with it from %s\n", key.ID, key.ActivatesAt.UTC().Format(time.RFC3339))
+				return nil
 			}
 			fmt.Fprintf(env.stdout, "new signing key %s is active\n", key.ID)
 			return nil
@@ -73,7 +78,12 @@ func newKeysCommand(env *cliEnv) *cobra.Command {
 			fmt.Fprintln(w, "KID\tALG\tSTATE\tCREATED\tPUBLISHED UNTIL")
 			for _, k := range keys {
 				state, until := "active", "-"
-				if !k.Active() {
+				switch now := time.Now(); {
+				case k.Active() && !k.SignsAt(now):
+					state = "published, signs from " + k.Activation().UTC().Format(time.RFC3339)
+				case !k.Active() && k.SignsAt(now):
+					state, until = "active until "+k.RetiredAt.UTC().Format(time.RFC3339), k.PublishUntil.UTC().Format(time.RFC3339)
+				case !k.Active():
 					state, until = "retired", k.PublishUntil.UTC().Format(time.RFC3339)
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Algorithm, state, k.CreatedAt.UTC().Format(time.RFC3339), until)

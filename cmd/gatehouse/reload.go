@@ -11,6 +11,7 @@ import (
 	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/server"
+	"github.com/gatehouse-dev/gatehouse/store"
 )
 
 // reloadable lists the settings a reload applies while the server runs.
@@ -54,7 +55,19 @@ type reloader struct {
 	log      *slog.Logger
 }
 
+// reload applies the configuration and, when applied, tells the other
+// instances sharing the store to reload theirs.
 func (r *reloader) reload(trigger string) ReloadResult {
+	res := r.reloadQuietly(trigger)
+	if res.Applied {
+		r.srv.Announce(context.Background(), store.Event{Kind: store.EventReload})
+	}
+	return res
+}
+
+// reloadQuietly applies the configuration without telling anyone (for a
+// reload another instance announced).
+func (r *reloader) reloadQuietly(trigger string) ReloadResult {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cfg, problems := r.load()

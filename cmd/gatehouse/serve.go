@@ -85,6 +85,7 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 		return err
 	}
 	rl := &reloader{load: load, running: cfg, srv: srv, reg: reg, metadata: metadata, log: log}
+	listenForPeers(ctx, st, srv, rl, metadata, log)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

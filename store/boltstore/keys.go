@@ -54,7 +54,7 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, pub
 			return err
 		}
 		for _, key := range active {
-			key.RetiredAt = next.CreatedAt
+			key.RetiredAt = next.Activation()
 			key.PublishUntil = publishUntil
 			if err := keysTable.put(tx, []byte(key.ID), publishUntil, key); err != nil {
 				return err

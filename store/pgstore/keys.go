@@ -40,8 +40,8 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, pub
 		if _, err := tx.Exec(ctx, `UPDATE signing_keys SET retired_at = @retired, expires_at = @until,
 			data = data || jsonb_build_object('retired_at', @retired_json::jsonb, 'publish_until', @until_json::jsonb)
 			WHERE retired_at IS NULL AND `+live, pgx.NamedArgs{
-			"retired": next.CreatedAt, "until": nullTime(publishUntil), "now": now,
-			"retired_json": jsonTime(next.CreatedAt), "until_json": jsonTime(publishUntil),
+			"retired": next.Activation(), "until": nullTime(publishUntil), "now": now,
+			"retired_json": jsonTime(next.Activation()), "until_json": jsonTime(publishUntil),
 		}); err != nil {
 			return err
 		}

@@ -49,6 +49,8 @@ type Options struct {
 type Store struct {
 	pool checkedPool // pgxpool's, reporting an unreachable server as store.ErrUnavailable
 	now  func() time.Time
+	// onListenError is told about lost LISTEN connections.
+	onListenError func(error)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -24,6 +24,7 @@ func Run(t *testing.T, open Opener) {
 		{"Meta", testMeta},
 		{"SecretRace", testSecretRace},
 		{"SigningKeyRotation", testSigningKeyRotation},
+		{"SigningKeyPublishAhead", testSigningKeyPublishAhead},
 		{"Users", testUsers},
 		{"DeleteUserEndsSessions", testDeleteUserEndsSessions},
 		{"Sessions", testSessions},
@@ -310,5 +311,33 @@ func testSweepMany(t *testing.T, s store.Store, clock *Clock) {
 		if _, err := s.Session(ctx, fmt.Sprintf("s%05d", i)); err != nil {
 			t.Fatalf("live session %d swept: %v", i, err)
 		}
+	}
+}
+
+// testSigningKeyPublishAhead: a key rotated in with a future ActivatesAt
+// is stored (published) at once, and the key it replaces keeps signing
+// until that moment.
+func testSigningKeyPublishAhead(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	k1 := store.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte{1}, CreatedAt: clock.Now()}
+	if err := s.RotateSigningKey(ctx, k1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	activates := clock.Now().Add(time.Minute)
+	k2 := store.SigningKey{ID: "k2", Algorithm: "ES256", PrivateKey: []byte{2}, CreatedAt: clock.Now(), ActivatesAt: activates}
+	if err := s.RotateSigningKey(ctx, k2, activates.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.SigningKeys(ctx)
+	if err != nil || len(keys) != 2 || keys[0].ID != "k2" {
+		t.Fatalf("keys = %+v, %v; want k2 then k1", keys, err)
+	}
+	next, old := keys[0], keys[1]
+	if !next.ActivatesAt.Equal(activates) || next.SignsAt(clock.Now()) || !next.SignsAt(activates) {
+		t.Fatalf("published key = %+v: want it stored with its activation, not signing before it", next)
+	}
+	if !old.RetiredAt.Equal(activates) || !old.SignsAt(clock.Now()) || old.SignsAt(activates) {
+		t.Fatalf("replaced key = %+v: want it signing until %v", old, activates)
 	}
 }
