@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store/pgstore/pgtest"
 )
 
 // Paths shared by every test, set once by TestMain.
@@ -88,7 +90,9 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	cimdInBuild = bytes.Contains(ref, []byte("cimd.enabled"))
-	return m.Run()
+	// pgtest.Main stops the PostgreSQL cluster the multi-instance tests
+	// start (when they do).
+	return pgtest.Main(m)
 }
 
 func goTool() string {
