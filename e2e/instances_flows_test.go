@@ -271,15 +271,15 @@ func testKillUnderLoad(t *testing.T, c *cluster) {
 	}
 	type registration struct{ uri, token string }
 	var (
-		mu          sync.Mutex
-		acked       []registration
-		rotations   int
-		failures    int
-		afterKill   int
-		killed      = make(chan struct{})
-		stop        = make(chan struct{})
-		wg          sync.WaitGroup
-		seq         atomic.Int64
+		mu        sync.Mutex
+		acked     []registration
+		rotations int
+		failures  int
+		afterKill int
+		killed    = make(chan struct{})
+		stop      = make(chan struct{})
+		wg        sync.WaitGroup
+		seq       atomic.Int64
 		// Each registration differs (its name), so none is deduplicated
 		// into another's record.
 		body = func() string {
