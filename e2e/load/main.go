@@ -37,29 +37,34 @@ import (
 )
 
 var (
-	base     = flag.String("url", "http://127.0.0.1:8080", "Gatehouse base URL (the issuer); with -peer the default is "+peerURL)
-	mode     = flag.String("mode", "discovery", "discovery | client_credentials | authorize | authorize_login | authorize_cimd | exchange | register | dochost")
-	conns    = flag.Int("c", 64, "concurrent clients")
-	duration = flag.Duration("d", 10*time.Second, "how long to run")
-	codes    = flag.Int("codes", 50000, "exchange: how many codes to mint first")
-	user     = flag.String("user", "load", "user to sign in as (created with gatehouse user add)")
-	password = flag.String("password", "load-test-password", "the user's password")
-	client   = flag.String("client", "load-public", "public client ID")
-	resource = flag.String("resource", "https://mcp.example.com/mcp", "resource indicator")
-	redirect = flag.String("redirect", "http://127.0.0.1/callback", "the client's redirect URI")
-	svcID    = flag.String("service", "load-service", "confidential client for client_credentials")
-	svcPass  = flag.String("service-secret", "load-test-secret-0123456789", "its secret")
-	docAddr  = flag.String("doc-addr", "127.0.0.1:8443", "dochost: where to serve the metadata document")
-	caFile   = flag.String("ca", "e2e/load/.run/ca.pem", "dochost: where to write the document host's certificate (the directory is created)")
-	cimdID   = flag.String("cimd", "https://127.0.0.1:8443/oauth/client.json", "authorize_cimd: the CIMD client_id")
-	docPath  = flag.String("discovery-path", gatehouseDiscovery, "path of the server's metadata document, which names the endpoints; with -peer the default is "+peerDiscovery)
-	peer     = flag.Bool("peer", false, "target node-oidc-provider (e2e/load/peer) instead of Gatehouse: modes "+peerModes)
+	base      = flag.String("url", "http://127.0.0.1:8080", "Gatehouse base URL (the issuer); with -peer the default is "+peerURL)
+	mode      = flag.String("mode", "discovery", "discovery | client_credentials | authorize | authorize_login | authorize_cimd | exchange | refresh | register | dochost | postgres")
+	pgURLFile = flag.String("pg-url-file", "e2e/load/.run/postgres.url", "-mode postgres: where to write the database's connection string")
+	conns     = flag.Int("c", 64, "concurrent clients")
+	duration  = flag.Duration("d", 10*time.Second, "how long to run")
+	codes     = flag.Int("codes", 50000, "exchange: how many codes to mint first")
+	user      = flag.String("user", "load", "user to sign in as (created with gatehouse user add)")
+	password  = flag.String("password", "load-test-password", "the user's password")
+	client    = flag.String("client", "load-public", "public client ID")
+	resource  = flag.String("resource", "https://mcp.example.com/mcp", "resource indicator")
+	redirect  = flag.String("redirect", "http://127.0.0.1/callback", "the client's redirect URI")
+	svcID     = flag.String("service", "load-service", "confidential client for client_credentials")
+	svcPass   = flag.String("service-secret", "load-test-secret-0123456789", "its secret")
+	docAddr   = flag.String("doc-addr", "127.0.0.1:8443", "dochost: where to serve the metadata document")
+	caFile    = flag.String("ca", "e2e/load/.run/ca.pem", "dochost: where to write the document host's certificate (the directory is created)")
+	cimdID    = flag.String("cimd", "https://127.0.0.1:8443/oauth/client.json", "authorize_cimd: the CIMD client_id")
+	docPath   = flag.String("discovery-path", gatehouseDiscovery, "path of the server's metadata document, which names the endpoints; with -peer the default is "+peerDiscovery)
+	peer      = flag.Bool("peer", false, "target node-oidc-provider (e2e/load/peer) instead of Gatehouse: modes "+peerModes)
 )
 
 func main() {
 	flag.Parse()
-	if *mode == "dochost" {
+	switch *mode {
+	case "dochost":
 		serveDocument()
+		return
+	case "postgres":
+		servePostgres()
 		return
 	}
 	applyPeerDefaults()
@@ -91,6 +96,8 @@ func main() {
 		op = func(int64) error { return expect(signed.Get(ep.Authorize + "?" + q))(302) }
 	case "exchange":
 		op = exchangeOp(hc, transport, ep)
+	case "refresh":
+		op = refreshOp(hc, transport, ep)
 	case "register":
 		op = func(i int64) error {
 			body := fmt.Sprintf(`{"redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none","client_name":"load-%d-%d"}`, time.Now().UnixNano(), i)

@@ -1,13 +1,16 @@
 #!/bin/sh
-# Side-by-side load run: Gatehouse, then node-oidc-provider (this directory),
-# each alone on core 0, driven by the same load generator on core 1 with the
-# same settings. Prints one table per server and the ratio.
+# Side-by-side load run: Gatehouse on bbolt, Gatehouse on PostgreSQL, then
+# node-oidc-provider (this directory), each alone on core 0 (Gatehouse on
+# PostgreSQL shares core 0 with its database), driven by the same load
+# generator on core 1 with the same settings. Prints one table with the
+# three columns and the ratios.
 #
 #   e2e/load/peer/run.sh                  # -c 64 -d 10s, one round
 #   ROUNDS=3 e2e/load/peer/run.sh         # medians of 3 rounds
 #   GH_PORT=9080 DOC_ADDR=127.0.0.1:9443 e2e/load/peer/run.sh   # if 8080/8443 are taken
 #
-# Environment: C (64), D (10s), ROUNDS (1), MODES, GH_PORT (8080),
+# Environment: C (64), D (10s), ROUNDS (1), MODES, SERVERS ("bbolt postgres
+# peer"), CODES (codes minted for exchange, 30000), GH_PORT (8080),
 # PEER_PORT (3000), DOC_ADDR (127.0.0.1:8443), WORK (e2e/load/.run/peer in
 # the repository, git-ignored: binaries, config copy, throwaway data dir, CA,
 # results).
@@ -16,7 +19,11 @@ set -eu
 C=${C:-64}
 D=${D:-10s}
 ROUNDS=${ROUNDS:-1}
-MODES=${MODES:-discovery client_credentials register authorize_login authorize_cimd}
+MODES=${MODES:-discovery client_credentials register authorize_login authorize_cimd exchange refresh}
+SERVERS=${SERVERS:-bbolt postgres peer}
+CODES=${CODES:-30000}
+# node-oidc-provider has these (the others sign in through Gatehouse's pages).
+PEER_MODES=" discovery client_credentials register authorize_login authorize_cimd "
 GH_PORT=${GH_PORT:-8080}
 PEER_PORT=${PEER_PORT:-3000}
 DOC_ADDR=${DOC_ADDR:-127.0.0.1:8443}
@@ -66,7 +73,10 @@ measure() { # server-name extra-load-flags...
 	name=$1
 	shift
 	for m in $MODES; do
-		out=$(taskset -c 1 "$WORK/load" "$@" -mode "$m" -c "$C" -d "$D" -cimd "$CIMD" 2>>"$WORK/load.log")
+		if [ "$name" = node-oidc-provider ] && ! echo "$PEER_MODES" | grep -q " $m "; then
+			continue
+		fi
+		out=$(taskset -c 1 "$WORK/load" "$@" -mode "$m" -c "$C" -d "$D" -codes "$CODES" -cimd "$CIMD" 2>>"$WORK/load.log")
 		echo "$name $out" # a second line names the first error, if any
 		echo "$name $out" | head -n 1 >>"$WORK/results.txt"
 	done
@@ -76,13 +86,38 @@ r=1
 while [ $r -le "$ROUNDS" ]; do
 	echo "# round $r of $ROUNDS: -c $C -d $D"
 
-	taskset -c 0 "$WORK/gatehouse" serve --config "$WORK/gatehouse.yaml" 2>>"$WORK/gatehouse.log" &
-	SRV=$!
-	PIDS="$DOC_PID $SRV"
-	wait_up "http://127.0.0.1:$GH_PORT/.well-known/oauth-authorization-server"
-	measure gatehouse -url "http://127.0.0.1:$GH_PORT"
-	kill "$SRV"; wait "$SRV" 2>/dev/null || true
-
+	for backend in $SERVERS; do
+		case $backend in
+		bbolt)
+			rm -rf "$WORK/data"
+			echo load-test-password | "$WORK/gatehouse" user add load --password-stdin --config "$WORK/gatehouse.yaml" >/dev/null
+			taskset -c 0 "$WORK/gatehouse" serve --config "$WORK/gatehouse.yaml" 2>>"$WORK/gatehouse.log" &
+			SRV=$!
+			PIDS="$DOC_PID $SRV"
+			wait_up "http://127.0.0.1:$GH_PORT/.well-known/oauth-authorization-server"
+			measure gatehouse -url "http://127.0.0.1:$GH_PORT"
+			kill "$SRV"; wait "$SRV" 2>/dev/null || true
+			;;
+		postgres)
+			# A fresh durable cluster per round, on the server's core.
+			rm -f "$WORK/postgres.url"
+			taskset -c 0 "$WORK/load" -mode postgres -pg-url-file "$WORK/postgres.url" 2>>"$WORK/postgres.log" &
+			PG=$!
+			PIDS="$DOC_PID $PG"
+			i=0
+			until [ -s "$WORK/postgres.url" ]; do i=$((i + 1)); [ $i -lt 300 ] || { echo "postgres did not start" >&2; exit 1; }; sleep 0.1; done
+			export GATEHOUSE_STORE_BACKEND=postgres GATEHOUSE_STORE_POSTGRES_URL="$(cat "$WORK/postgres.url")"
+			echo load-test-password | "$WORK/gatehouse" user add load --password-stdin --config "$WORK/gatehouse.yaml" >/dev/null
+			taskset -c 0 "$WORK/gatehouse" serve --config "$WORK/gatehouse.yaml" 2>>"$WORK/gatehouse-pg.log" &
+			SRV=$!
+			PIDS="$DOC_PID $PG $SRV"
+			wait_up "http://127.0.0.1:$GH_PORT/.well-known/oauth-authorization-server"
+			measure gatehouse-pg -url "http://127.0.0.1:$GH_PORT"
+			kill "$SRV"; wait "$SRV" 2>/dev/null || true
+			unset GATEHOUSE_STORE_BACKEND GATEHOUSE_STORE_POSTGRES_URL
+			kill "$PG"; wait "$PG" 2>/dev/null || true
+			;;
+		peer)
 	(
 		cd "$PEER_DIR"
 		export NODE_ENV=production NODE_EXTRA_CA_CERTS="$WORK/ca.pem" PEER_PORT PEER_CIMD_ORIGINS="https://$DOC_ADDR"
@@ -93,6 +128,9 @@ while [ $r -le "$ROUNDS" ]; do
 	wait_up "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration"
 	measure node-oidc-provider -peer -url "http://127.0.0.1:$PEER_PORT"
 	kill "$SRV"; wait "$SRV" 2>/dev/null || true
+			;;
+		esac
+	done
 
 	r=$((r + 1))
 done
@@ -101,19 +139,22 @@ done
 echo
 echo "median req/s over $ROUNDS round(s), -c $C -d $D (server on core 0, load on core 1)"
 awk -v modes="$MODES" '
-	{ sub(":", "", $2); rps[$1, $2] = rps[$1, $2] " " $7; errs[$1, $2] += $NF }
+	{ sub(":", "", $2); rps[$1, $2] = rps[$1, $2] " " $7; errs[$1, $2] += $NF; seen[$1, $2] = 1 }
 	function median(s,   a, n, i, j, t) {
 		n = split(s, a, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
+	function col(s, m) { return seen[s, m] ? sprintf("%.0f", median(rps[s, m])) : "-" }
+	function ratio(a, b) { return (a != "-" && b != "-" && b > 0) ? sprintf("%.1fx", a / b) : "-" }
 	END {
-		printf "| %-18s | %10s | %18s | %6s | %s |\n", "mode", "Gatehouse", "node-oidc-provider", "ratio", "errors (G/n)"
-		printf "|%s|%s|%s|%s|%s|\n", "--------------------", "------------", "--------------------", "--------", "--------------"
+		printf "| %-18s | %8s | %11s | %18s | %9s | %11s | %9s | %s |\n", "mode", "bbolt", "PostgreSQL", "node-oidc-provider", "pg/bbolt", "bbolt/node", "pg/node", "errors (b/p/n)"
+		printf "|%s|%s|%s|%s|%s|%s|%s|%s|\n", "--------------------", "----------", "-------------", "--------------------", "-----------", "-------------", "-----------", "----------------"
 		n = split(modes, ms, " ")
 		for (k = 1; k <= n; k++) {
-			m = ms[k]; g = median(rps["gatehouse", m]); p = median(rps["node-oidc-provider", m])
-			printf "| %-18s | %10.0f | %18.0f | %5.1fx | %d/%d |\n", m, g, p, (p > 0 ? g / p : 0), errs["gatehouse", m], errs["node-oidc-provider", m]
+			m = ms[k]; b = col("gatehouse", m); p = col("gatehouse-pg", m); o = col("node-oidc-provider", m)
+			printf "| %-18s | %8s | %11s | %18s | %9s | %11s | %9s | %d/%d/%d |\n", m, b, p, o, ratio(p, b), ratio(b, o), ratio(p, o),
+				errs["gatehouse", m], errs["gatehouse-pg", m], errs["node-oidc-provider", m]
 		}
 	}' "$WORK/results.txt"
 echo "(raw lines: $WORK/results.txt; server logs: $WORK/*.log)"

@@ -45,7 +45,7 @@ type Cluster struct {
 func Main(m *testing.M) int {
 	code := m.Run()
 	if cluster != nil {
-		cluster.stop()
+		cluster.Stop()
 	}
 	return code
 }
@@ -57,7 +57,7 @@ func Shared() (*Cluster, error) {
 			cluster = &Cluster{AdminURL: u}
 			return
 		}
-		cluster, started = start()
+		cluster, started = Start(false)
 	})
 	return cluster, started
 }
@@ -73,7 +73,8 @@ func NewDatabase(t testing.TB) string {
 	name := "gh_test_" + randomHex(6)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
+	u, err := c.CreateDatabase(ctx, name)
+	if err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -83,7 +84,16 @@ func NewDatabase(t testing.TB) string {
 			t.Logf("drop test database %s: %v", name, err)
 		}
 	})
-	return WithDatabase(c.AdminURL, name)
+	return u
+}
+
+// CreateDatabase creates an empty database and returns its connection
+// string.
+func (c *Cluster) CreateDatabase(ctx context.Context, name string) (string, error) {
+	if err := c.admin(ctx, "CREATE DATABASE "+name+" TEMPLATE template0 ENCODING 'UTF8'"); err != nil {
+		return "", err
+	}
+	return WithDatabase(c.AdminURL, name), nil
 }
 
 func (c *Cluster) admin(ctx context.Context, sql string) error {
@@ -138,8 +148,10 @@ func version(dir string) int {
 	return n
 }
 
-// start initialises and starts a cluster in a new temporary directory.
-func start() (*Cluster, error) {
+// Start initialises and starts a cluster in a new temporary directory;
+// Stop removes it. Test clusters run with fsync off; a durable one (for
+// load measurements) syncs every commit like a production server.
+func Start(durable bool) (*Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -173,7 +185,12 @@ func start() (*Cluster, error) {
 	// Only a Unix socket in the private directory: no port to collide
 	// with parallel test processes or a system cluster. Durability
 	// settings are off because the cluster is thrown away.
-	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=32MB", dir)
+	opts := fmt.Sprintf("-k %s -c listen_addresses='' -c max_connections=300", dir)
+	if durable {
+		opts += " -c shared_buffers=256MB"
+	} else {
+		opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=32MB"
+	}
 	if out, err := c.run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "postgres.log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
 		os.RemoveAll(dir)
@@ -195,8 +212,9 @@ func (c *Cluster) run(prog string, args ...string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
-// stop shuts the cluster down at once and removes its directory.
-func (c *Cluster) stop() {
+// Stop shuts a cluster this process started down at once and removes its
+// directory.
+func (c *Cluster) Stop() {
 	if c.dir == "" {
 		return
 	}
