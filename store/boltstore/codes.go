@@ -1,7 +1,9 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -55,20 +57,38 @@ func (s *Store) RedeemCode(ctx context.Context, id string, now time.Time, g stor
 	var outcome error
 	err := s.group.do(func(tx *bolt.Tx) error {
 		outcome = nil
-		var c store.AuthCode
-		ok, err := codesTable.get(tx, now, []byte(id), &c)
-		switch {
-		case err != nil:
-			return err
-		case !ok || !now.Before(c.ExpiresAt):
+		raw := tx.Bucket(bucketCodes).Get([]byte(id))
+		if raw == nil {
 			outcome = fmt.Errorf("code: %w", store.ErrNotFound)
 			return nil
-		case c.Redeemed():
+		}
+		keep, body, err := split(raw)
+		if err != nil {
+			return fmt.Errorf("%s: %w", bucketCodes, err)
+		}
+		// Only the two fields the decision needs are decoded: the caller
+		// decoded the whole record already (to check the client, the
+		// redirect URI and PKCE), and the write below patches the stored
+		// JSON instead of decoding and re-encoding all of it.
+		var state codeState
+		if err := json.Unmarshal(body, &state); err != nil {
+			return fmt.Errorf("%s: decode: %w", bucketCodes, err)
+		}
+		switch {
+		case expired(keep, now) || !now.Before(state.ExpiresAt):
+			outcome = fmt.Errorf("code: %w", store.ErrNotFound)
+			return nil
+		case !state.RedeemedAt.IsZero():
 			outcome = fmt.Errorf("code: %w", store.ErrAlreadyRedeemed)
 			return nil
 		}
-		c.RedeemedAt, c.GrantID = now, g.ID
-		if err := codesTable.put(tx, []byte(id), c.KeepUntil, c); err != nil {
+		patched, err := markRedeemed(raw, now, g.ID)
+		if err != nil {
+			return err
+		}
+		b := tx.Bucket(bucketCodes)
+		b.FillPercent = 0.95 // as codesTable.put: time-ordered keys
+		if err := b.Put([]byte(id), patched); err != nil {
 			return err
 		}
 		if err := putGrant(tx, g); err != nil {
@@ -84,4 +104,41 @@ func (s *Store) RedeemCode(ctx context.Context, id string, now time.Time, g stor
 		return err
 	}
 	return outcome
+}
+
+// codeState is the part of a stored AuthCode that redemption decides on.
+type codeState struct {
+	ExpiresAt  time.Time `json:"expires_at"`
+	RedeemedAt time.Time `json:"redeemed_at,omitzero"`
+}
+
+// markRedeemed returns a copy of a stored unredeemed code (expiry prefix
+// and JSON object) with redeemed_at and grant_id added. An unredeemed
+// record has neither key (both are omitted while zero), so appending them
+// keeps the object valid with no duplicate keys; the expiry prefix, and
+// so the expiry index entry, stay as they are.
+func markRedeemed(raw []byte, now time.Time, grantID string) ([]byte, error) {
+	body := bytes.TrimRight(raw[8:], " \t\r\n")
+	if len(body) < 2 || body[len(body)-1] != '}' {
+		return nil, fmt.Errorf("%s: stored code is not a JSON object", bucketCodes)
+	}
+	at, err := json.Marshal(now)
+	if err != nil {
+		return nil, err
+	}
+	id, err := json.Marshal(grantID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(raw)+len(at)+len(id)+32)
+	out = append(out, raw[:8]...)
+	out = append(out, body[:len(body)-1]...)
+	if len(body) > 2 { // not an empty object
+		out = append(out, ',')
+	}
+	out = append(out, `"redeemed_at":`...)
+	out = append(out, at...)
+	out = append(out, `,"grant_id":`...)
+	out = append(out, id...)
+	return append(out, '}'), nil
 }
