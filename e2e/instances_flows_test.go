@@ -4,8 +4,12 @@ package e2e
 
 import (
 	"fmt"
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,6 +29,7 @@ func TestSeveralInstancesOnPostgres(t *testing.T) {
 	t.Run("one code, concurrent redemptions on both", func(t *testing.T) { testConcurrentRedemptionAcross(t, c) })
 	t.Run("refresh reuse detected on the other instance", func(t *testing.T) { testRefreshReuseAcross(t, c) })
 	t.Run("key published everywhere before it signs", func(t *testing.T) { testKeyPublishAhead(t, c) })
+	t.Run("per-account sign-in limit counts both instances", func(t *testing.T) { testAccountLimitAcross(t, c) })
 	t.Run("cache purge reaches the other instance", func(t *testing.T) { testPurgeAcross(t, c) })
 	t.Run("reload reaches the other instance", func(t *testing.T) { testReloadAcross(t, c) })
 	t.Run("kill -9 under load", func(t *testing.T) { testKillUnderLoad(t, c) })
@@ -389,5 +394,56 @@ func testKillUnderLoad(t *testing.T, c *cluster) {
 		if status != http.StatusOK {
 			t.Fatalf("client %s: its last acknowledged refresh token fails on A: %d %v", ch.id, status, body)
 		}
+	}
+}
+
+// Failed sign-ins for one account spread over both instances count
+// together: with login.max_failures_per_account 4, three wrong passwords on
+// A and two on B (the level drains a little between them, so the fifth
+// takes it past 4) slow the account on either instance; alone, neither has
+// seen four. The right password still signs in.
+func testAccountLimitAcross(t *testing.T, c *cluster) {
+	const account = "bob"
+	runCmd(t, "bob's long password\n", gatehouseBin, "user", "add", account, "--password-stdin", "--config", c.cfgPath)
+	signIn := func(i int, password string) int {
+		jar, _ := cookiejar.New(nil)
+		client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := client.Get(c.direct[i] + "/login")
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := regexp.MustCompile(`name="csrf_token" value="([^"]+)"`).FindSubmatch(page)
+		if m == nil {
+			t.Fatalf("no sign-in form on instance %d", i)
+		}
+		resp, err = client.PostForm(c.direct[i]+"/login", url.Values{"csrf_token": {html.UnescapeString(string(m[1]))}, "username": {account}, "password": {password}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	slowed := func(i int) int { return countLogLines(t, c.procs[i].logPath, "event=login_slowed", "username="+account) }
+	for _, i := range []int{0, 1, 0, 1, 0} {
+		if status := signIn(i, "wrong password"); status == http.StatusSeeOther {
+			t.Fatal("a wrong password signed in")
+		}
+	}
+	if slowed(0)+slowed(1) != 0 {
+		t.Fatal("the account was slowed before its failures reached the limit")
+	}
+	if status := signIn(1, "wrong password"); status == http.StatusSeeOther {
+		t.Fatal("a wrong password signed in")
+	}
+	if slowed(1) == 0 {
+		t.Fatal("B did not slow the account after five failures, three of them on A: the count is not shared")
+	}
+	if status := signIn(0, "bob's long password"); status != http.StatusSeeOther {
+		t.Fatalf("the right password on A while the account is slowed: %d, want 303", status)
+	}
+	if slowed(0) == 0 {
+		t.Fatal("A did not slow the account either")
 	}
 }

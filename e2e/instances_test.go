@@ -79,6 +79,11 @@ resources:
   - uri: %s
     scopes: [%s]
     default: true
+login:
+  max_failures_per_account: 4
+  max_failures_per_account_ip: 4
+  max_failures_per_ip: 1000
+  account_slowdown: 100ms
 dcr:
   mode: open
   rate_limit_per_ip: 100000
