@@ -425,7 +425,9 @@ func testAccountLimitAcross(t *testing.T, c *cluster) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	slowed := func(i int) int { return countLogLines(t, c.procs[i].logPath, "event=login_slowed", "username="+account) }
+	slowed := func(i int) int {
+		return countLogLines(t, c.procs[i].logPath, "event=login_slowed", "username="+account)
+	}
 	for _, i := range []int{0, 1, 0, 1, 0} {
 		if status := signIn(i, "wrong password"); status == http.StatusSeeOther {
 			t.Fatal("a wrong password signed in")
