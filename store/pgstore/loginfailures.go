@@ -32,7 +32,7 @@ RETURNING level`
 // attempts over instances gets one allowance, not one per instance.
 func (s *Store) AddLoginFailure(ctx context.Context, account string, now time.Time, leak time.Duration) (float64, error) {
 	var level float64
-	err := s.db.QueryRow(ctx, addFailureSQL, pgx.NamedArgs{"account": account, "now": now, "leak": float64(leak.Microseconds())}).Scan(&level)
+	err := s.pool.QueryRow(ctx, addFailureSQL, pgx.NamedArgs{"account": account, "now": now, "leak": float64(leak.Microseconds())}).Scan(&level)
 	return level, err
 }
 
@@ -40,7 +40,7 @@ func (s *Store) AddLoginFailure(ctx context.Context, account string, now time.Ti
 func (s *Store) LoginFailureLevel(ctx context.Context, account string, now time.Time, leak time.Duration) (float64, error) {
 	var level float64
 	var at time.Time
-	err := s.db.QueryRow(ctx, "SELECT level, updated_at FROM login_failures WHERE account = $1", account).Scan(&level, &at)
+	err := s.pool.QueryRow(ctx, "SELECT level, updated_at FROM login_failures WHERE account = $1", account).Scan(&level, &at)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, nil
 	}
