@@ -11,6 +11,7 @@ const (
 	KindSecret       RecordKind = "secrets"
 	KindSigningKey   RecordKind = "signing_keys"
 	KindUser         RecordKind = "users"
+	KindIdentity     RecordKind = "identities"
 	KindSession      RecordKind = "sessions"
 	KindClient       RecordKind = "dcr_clients"
 	KindInitialToken RecordKind = "dcr_initial_tokens"
@@ -24,12 +25,12 @@ const (
 
 // RecordKinds lists every kind in export order.
 var RecordKinds = []RecordKind{
-	KindSecret, KindSigningKey, KindUser, KindSession, KindClient, KindInitialToken,
+	KindSecret, KindSigningKey, KindUser, KindIdentity, KindSession, KindClient, KindInitialToken,
 	KindGrant, KindRefreshToken, KindCode, KindConsent, KindRevokedToken, KindAssertionID,
 }
 
 // Record is one exported record. Value is the record type of its kind:
-// NamedSecret, SigningKey, User, Session, RegisteredClient,
+// NamedSecret, SigningKey, User, Identity, Session, RegisteredClient,
 // InitialAccessToken, Grant, RefreshToken, AuthCode, Consent, IssuedToken
 // (a revoked access token) or AssertionID.
 type Record struct {

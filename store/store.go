@@ -61,6 +61,7 @@ type Store interface {
 	ConsentStore
 	ReplayStore
 	ClientStore
+	IdentityStore
 
 	// Sweep deletes records whose expiry is at or before now. It is safe to
 	// run concurrently with other operations.
@@ -137,7 +138,9 @@ type KeyStore interface {
 	RotateSigningKey(ctx context.Context, next SigningKey, publishUntil time.Time) error
 }
 
-// User is a built-in end-user account.
+// User is an end-user account: a password account (PasswordHash set) or
+// one provisioned at a first sign-in through an upstream identity provider
+// (no password; see Identity).
 type User struct {
 	// ID is the stable, random subject identifier ("sub"); a user deleted
 	// and re-created under the same name gets a new ID.
@@ -162,7 +165,8 @@ type UserStore interface {
 	// SetPassword replaces the password hash of the named user.
 	SetPassword(ctx context.Context, name, hash string, now time.Time) error
 	// DeleteUser removes the named user with everything tied to them: login
-	// sessions, consents and grants (as RevokeGrant does for each).
+	// sessions, consents, grants (as RevokeGrant does for each) and linked
+	// identities.
 	DeleteUser(ctx context.Context, name string) error
 }
 

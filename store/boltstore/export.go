@@ -22,6 +22,7 @@ var exportTables = []struct {
 }{
 	{store.KindSigningKey, keysTable, decodeAs[store.SigningKey]},
 	{store.KindUser, usersTable, decodeAs[store.User]},
+	{store.KindIdentity, identitiesTable, decodeAs[store.Identity]},
 	{store.KindSession, sessionsTable, decodeAs[store.Session]},
 	{store.KindClient, clientsTable, decodeAs[store.RegisteredClient]},
 	{store.KindInitialToken, iatTable, decodeAs[store.InitialAccessToken]},

@@ -32,6 +32,8 @@ var (
 	bucketClients       = []byte("dcr_clients")
 	bucketClientDedup   = []byte("dcr_client_dedup")
 	bucketIATs          = []byte("dcr_initial_tokens")
+	bucketIdentities    = []byte("identities")
+	bucketIdentByUser   = []byte("identities_by_user")
 
 	keySchemaVersion = []byte("schema_version")
 )
@@ -41,6 +43,7 @@ var allBuckets = [][]byte{
 	bucketSessions, bucketSessionByUser, bucketCodes, bucketGrants,
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
 	bucketConsents, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
+	bucketIdentities, bucketIdentByUser,
 }
 
 // table is one entity bucket whose values carry an expiry prefix.

@@ -18,20 +18,21 @@ func (s *Store) CreateUser(ctx context.Context, u store.User) error {
 	if u.ID == "" || u.Name == "" {
 		return fmt.Errorf("create user: ID and name are required")
 	}
-	now := s.now()
-	return s.update(func(tx *bolt.Tx) error {
-		names := tx.Bucket(bucketUsersByName)
-		if names.Get([]byte(u.Name)) != nil {
-			return fmt.Errorf("user %q: %w", u.Name, store.ErrConflict)
-		}
-		if usersTable.exists(tx, now, []byte(u.ID)) {
-			return fmt.Errorf("user id %s: %w", u.ID, store.ErrConflict)
-		}
-		if err := names.Put([]byte(u.Name), []byte(u.ID)); err != nil {
-			return err
-		}
-		return usersTable.put(tx, []byte(u.ID), time.Time{}, u)
-	})
+	return s.update(func(tx *bolt.Tx) error { return s.createUser(tx, u) })
+}
+
+func (s *Store) createUser(tx *bolt.Tx, u store.User) error {
+	names := tx.Bucket(bucketUsersByName)
+	if names.Get([]byte(u.Name)) != nil {
+		return fmt.Errorf("user %q: %w", u.Name, store.ErrConflict)
+	}
+	if usersTable.exists(tx, s.now(), []byte(u.ID)) {
+		return fmt.Errorf("user id %s: %w", u.ID, store.ErrConflict)
+	}
+	if err := names.Put([]byte(u.Name), []byte(u.ID)); err != nil {
+		return err
+	}
+	return usersTable.put(tx, []byte(u.ID), time.Time{}, u)
 }
 
 // UserByName returns the user with that login name.
@@ -115,6 +116,11 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		}
 		for _, k := range prefixKeys(tx, bucketConsents, indexKey(u.ID, "")) {
 			if err := consentsTable.del(tx, s.now(), k); err != nil {
+				return err
+			}
+		}
+		for _, k := range prefixKeys(tx, bucketIdentByUser, indexKey(u.ID, "")) {
+			if err := identitiesTable.del(tx, s.now(), k[len(u.ID)+1:]); err != nil {
 				return err
 			}
 		}

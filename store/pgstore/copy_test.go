@@ -33,6 +33,7 @@ func TestCopyFromBolt(t *testing.T) {
 	must(src.RotateSigningKey(ctx, store.SigningKey{ID: "k1", Algorithm: "ES256", PrivateKey: []byte{1}, CreatedAt: now.Add(-time.Hour)}, time.Time{}))
 	must(src.RotateSigningKey(ctx, store.SigningKey{ID: "k2", Algorithm: "ES256", PrivateKey: []byte{2}, CreatedAt: now}, now.Add(time.Hour)))
 	must(src.CreateUser(ctx, store.User{ID: "u1", Name: "alice", PasswordHash: "h", CreatedAt: now, UpdatedAt: now}))
+	must(src.LinkIdentity(ctx, store.Identity{Provider: "corp", Subject: "s-1", UserID: "u1", Email: "alice@example.com", LinkedAt: now}))
 	must(src.CreateSession(ctx, store.Session{ID: "s1", UserID: "u1", AuthTime: now, ExpiresAt: now.Add(time.Hour)}))
 	must(src.CreateSession(ctx, store.Session{ID: "gone", UserID: "u1", AuthTime: now, ExpiresAt: now.Add(time.Second)}))
 	client := store.RegisteredClient{ID: "dcr_1", RegistrationTokenHash: "rat", IssuedAt: now, UpdatedAt: now, DedupKey: "dk", ExpiresAt: now.Add(24 * time.Hour)}
@@ -60,7 +61,7 @@ func TestCopyFromBolt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[store.RecordKind]int{store.KindSecret: 1, store.KindSigningKey: 2, store.KindUser: 1, store.KindSession: 1, store.KindClient: 1,
+	want := map[store.RecordKind]int{store.KindSecret: 1, store.KindSigningKey: 2, store.KindUser: 1, store.KindIdentity: 1, store.KindSession: 1, store.KindClient: 1,
 		store.KindInitialToken: 1, store.KindGrant: 1, store.KindRefreshToken: 1, store.KindCode: 1, store.KindConsent: 1,
 		store.KindRevokedToken: 1, store.KindAssertionID: 1}
 	for k, n := range want {
@@ -76,6 +77,9 @@ func TestCopyFromBolt(t *testing.T) {
 	}
 	if u, err := dst.UserByName(ctx, "alice"); err != nil || u.ID != "u1" || u.PasswordHash != "h" {
 		t.Errorf("user = %+v, %v", u, err)
+	}
+	if id, err := dst.Identity(ctx, "corp", "s-1"); err != nil || id.UserID != "u1" || id.Email != "alice@example.com" {
+		t.Errorf("identity = %+v, %v", id, err)
 	}
 	if _, err := dst.Session(ctx, "s1"); err != nil {
 		t.Errorf("session: %v", err)

@@ -28,6 +28,7 @@ var importTables = map[store.RecordKind]importTable{
 	store.KindSecret:       {"gatehouse_meta", []string{"name", "value"}, "SELECT count(*) FROM gatehouse_meta WHERE name LIKE 'secret/%'"},
 	store.KindSigningKey:   {"signing_keys", []string{"id", "created_at", "retired_at", "expires_at", "data"}, ""},
 	store.KindUser:         {"users", []string{"id", "name", "data"}, ""},
+	store.KindIdentity:     {"identities", []string{"provider", "subject", "user_id", "data"}, ""},
 	store.KindSession:      {"sessions", []string{"id", "user_id", "expires_at", "data"}, ""},
 	store.KindClient:       {"dcr_clients", []string{"id", "dedup_key", "issued_at", "expires_at", "data"}, ""},
 	store.KindInitialToken: {"dcr_initial_tokens", []string{"id", "uses_left", "expires_at", "data"}, ""},
@@ -48,6 +49,8 @@ func row(rec store.Record, dedupSeen map[string]bool) ([]any, error) {
 		return []any{v.ID, v.CreatedAt, nullTime(v.RetiredAt), nullTime(v.PublishUntil), v}, nil
 	case store.User:
 		return []any{v.ID, v.Name, v}, nil
+	case store.Identity:
+		return []any{v.Provider, v.Subject, v.UserID, v}, nil
 	case store.Session:
 		return []any{v.ID, v.UserID, v.ExpiresAt, v}, nil
 	case store.RegisteredClient:

@@ -67,6 +67,9 @@ func (s *Store) DeleteUser(ctx context.Context, name string) error {
 		if _, err := revokeGrants(ctx, tx, "user_id = @user", args); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, "DELETE FROM identities WHERE user_id = @user", args); err != nil {
+			return err
+		}
 		_, err := tx.Exec(ctx, "DELETE FROM consents WHERE user_id = @user", args)
 		return err
 	})

@@ -44,6 +44,8 @@ func Run(t *testing.T, open Opener) {
 		{"ClientDedupAndActivity", testClientDedupAndActivity},
 		{"ConcurrentIdenticalRegistrations", testConcurrentIdenticalRegistrations},
 		{"InitialAccessTokens", testInitialAccessTokens},
+		{"Identities", testIdentities},
+		{"ConcurrentProvisioning", testConcurrentProvisioning},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
