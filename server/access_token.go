@@ -20,6 +20,9 @@ type accessTokenClaims struct {
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope,omitempty"`
 	AuthTime int64  `json:"auth_time,omitempty"`
+	// Extra are the user claims a resource asked for (resources[].claims),
+	// flattened into the token by MarshalJSON.
+	Extra map[string]any `json:"-"`
 }
 
 // tokenSpec is what an access token says.

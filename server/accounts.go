@@ -42,7 +42,7 @@ func NormalizeUsername(name string) (string, error) {
 // Accounts manages end-user accounts. Both the server (sign-in) and the
 // CLI (gatehouse user ...) use it, so the rules live in one place.
 type Accounts struct {
-	Store  store.UserStore
+	Store  AccountStore
 	Hasher *PasswordHasher
 	Now    func() time.Time
 }
@@ -106,8 +106,9 @@ func (a *Accounts) Authenticate(ctx context.Context, name, password string) (sto
 	if err == nil {
 		u, err = a.Store.UserByName(ctx, norm)
 	}
-	if err != nil || len(password) > MaxPasswordLen {
-		if err != nil && nameErr == nil && !errors.Is(err, store.ErrNotFound) {
+	// A user provisioned through an upstream provider has no password.
+	if err != nil || len(password) > MaxPasswordLen || u.PasswordHash == "" {
+		if err != nil && nameErr == nil && !errors.Is(err, store.ErrNotFound) && u.PasswordHash != "" {
 			return store.User{}, err // the store failed: not a credential problem
 		}
 		a.Hasher.VerifyDummy(ctx, password)

@@ -65,6 +65,7 @@ func (s *Server) NewAdmin(opts AdminOptions) (*Admin, error) {
 	a.cacheRoutes(e)
 	a.clientRoutes(e)
 	a.userRoutes(e)
+	a.identityRoutes(e)
 	a.grantRoutes(e)
 	a.keyRoutes(e)
 	if opts.Profiling {

@@ -172,14 +172,19 @@ func (a *Admin) userRoutes(e *echo.Echo) {
 			return err
 		}
 		type view struct {
-			Name      string    `json:"name"`
-			ID        string    `json:"subject"`
-			CreatedAt time.Time `json:"created_at"`
-			UpdatedAt time.Time `json:"password_changed_at"`
+			Name       string    `json:"name"`
+			ID         string    `json:"subject"`
+			CreatedAt  time.Time `json:"created_at"`
+			UpdatedAt  time.Time `json:"password_changed_at"`
+			Identities []string  `json:"identities,omitempty"`
 		}
 		out := make([]view, 0, len(users))
 		for _, u := range users {
-			out = append(out, view{u.Name, u.ID, u.CreatedAt, u.UpdatedAt})
+			ids, err := identityNames(c.Request().Context(), a.s.store, u.ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, view{u.Name, u.ID, u.CreatedAt, u.UpdatedAt, ids})
 		}
 		return c.JSON(http.StatusOK, out)
 	})

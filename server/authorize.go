@@ -83,6 +83,11 @@ func (s *Server) redirectToLogin(c echo.Context, req *authzRequest) error {
 	if forced {
 		q.Set("prompt", oauth.PromptLogin)
 	}
+	// OIDC Core §3.1.2.1: login_hint prefills the sign-in and is passed
+	// on to an upstream provider.
+	if hint := req.params.Get("login_hint"); hint != "" {
+		q.Set("login_hint", truncate(hint, 256))
+	}
 	return c.Redirect(http.StatusFound, s.base+loginPath+"?"+q.Encode())
 }
 

@@ -30,6 +30,15 @@ type loginForm struct {
 	Username string
 	Error    string
 	Context  string
+	// Providers are the upstream sign-in buttons; Password shows the form.
+	Providers []providerButton
+	Password  bool
+}
+
+// providerButton is one upstream identity provider on the sign-in page.
+type providerButton struct {
+	Name string
+	URL  string
 }
 
 // handleLoginForm shows the sign-in form, or, for a signed-in browser,
@@ -50,7 +59,12 @@ func (s *Server) handleLoginForm(c echo.Context) error {
 	case err != nil && !errors.Is(err, store.ErrNotFound):
 		return err
 	}
-	return s.renderLogin(c, http.StatusOK, loginForm{ReturnTo: returnTo})
+	// With one provider and no password form there is nothing to choose:
+	// straight to the provider.
+	if s.cfg.PasswordLoginDisabled && len(s.cfg.Providers) == 1 {
+		return c.Redirect(http.StatusFound, s.upstreamLoginURL(s.cfg.Providers[0].ID(), q))
+	}
+	return s.renderLogin(c, http.StatusOK, loginForm{ReturnTo: returnTo, Username: truncate(q.Get("login_hint"), MaxUsernameLen)})
 }
 
 // handleLoginSubmit checks the CSRF token, the per-address throttles, the
@@ -63,6 +77,10 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 			return pageErrorFrom(oe, "Invalid sign-in request")
 		}
 		return err
+	}
+	if s.cfg.PasswordLoginDisabled {
+		return &pageError{Status: http.StatusForbidden, Title: "Password sign-in is off",
+			Detail: "This server signs users in through its identity providers only (login.password.enabled is false)."}
 	}
 	data := loginForm{ReturnTo: s.safeReturnTo(form.Get("return_to")), Username: form.Get("username")}
 	if len(data.Username) > MaxUsernameLen {
@@ -149,6 +167,17 @@ func (s *Server) renderLogin(c echo.Context, status int, data loginForm) error {
 	}
 	data.CSRF = token
 	data.Action = s.base + loginPath
+	data.Password = !s.cfg.PasswordLoginDisabled
+	q := url.Values{}
+	if data.ReturnTo != "" {
+		q.Set("return_to", data.ReturnTo)
+	}
+	if data.Username != "" {
+		q.Set("login_hint", data.Username)
+	}
+	for _, p := range s.cfg.Providers {
+		data.Providers = append(data.Providers, providerButton{Name: p.Name(), URL: s.upstreamLoginURL(p.ID(), q)})
+	}
 	return s.render(c, status, "login", "Sign in", data)
 }
 

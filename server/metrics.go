@@ -28,6 +28,8 @@ type Metrics struct {
 	cimdFetches   *prometheus.CounterVec
 	cimdDuration  *prometheus.HistogramVec
 	cimdCache     *prometheus.CounterVec
+	upstream      *prometheus.CounterVec
+	idJAG         *prometheus.CounterVec
 }
 
 // NewMetrics registers every metric (and the Go runtime and process
@@ -62,6 +64,7 @@ func NewMetrics() *Metrics {
 	m.cimdCache = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_cache_events_total",
 		Help: "CIMD cache events, by cache (document, jwks, logo) and event (hit, miss, revalidated, stale_served, evicted, backoff, dropped)."},
 		[]string{"cache", "event"})
+	m.registerIdentity()
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.codeReplay,
 		m.loginFailures, m.loginSlowed, m.cimdFetches, m.cimdDuration, m.cimdCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

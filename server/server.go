@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/gatehouse-dev/gatehouse/dcr"
+	"github.com/gatehouse-dev/gatehouse/identity"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -63,6 +64,12 @@ type Config struct {
 	// ClientCredentials opens client_credentials to self-registered
 	// clients (reloadable: SetPolicy).
 	ClientCredentials ClientCredentialsPolicy
+	// Providers are the upstream identity providers users may sign in
+	// with (login.providers), in the order of their buttons.
+	Providers []identity.Provider
+	// PasswordLoginDisabled turns the built-in password accounts off
+	// (login.password.enabled: false).
+	PasswordLoginDisabled bool
 }
 
 // LoginLimits bounds failed sign-ins. Per (account, client address) and
@@ -314,6 +321,10 @@ func (s *Server) routes() *echo.Echo {
 	e.GET(s.base+loginPath, s.handleLoginForm, s.pageHeaders)
 	e.POST(s.base+loginPath, s.handleLoginSubmit, s.pageHeaders, s.crossOriginProtection)
 	e.POST(s.base+logoutPath, s.handleLogout, s.pageHeaders, s.crossOriginProtection)
+	// Upstream sign-in: a cross-site navigation comes back to the callback,
+	// bound to this browser by the state cookie, not by origin checks.
+	e.GET(s.base+loginPath+"/:provider", s.handleUpstreamStart, s.pageHeaders)
+	e.GET(s.base+loginPath+"/:provider/callback", s.handleUpstreamCallback, s.pageHeaders)
 	// The authorization endpoint accepts cross-site navigations (that is
 	// how clients start a flow), so no CrossOriginProtection there; the
 	// consent decision and account changes are same-origin only.

@@ -90,6 +90,15 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 		} else if err != nil {
 			return err
 		}
+		// The admission rules of the user's upstream providers, as they
+		// stand now, against the claims of the last sign-in.
+		if err := s.checkAdmission(ctx, g.UserID); errors.Is(err, errNotAdmitted) {
+			_ = s.store.RevokeGrant(ctx, g.ID)
+			Audit(ctx, requestLogger(c, s.log), AuditPolicyDenial, "client_id", client.ID, "user_id", g.UserID, "reason", err.Error())
+			return oauth.InvalidGrant("the user is no longer admitted by the identity provider's rules; sign in again")
+		} else if err != nil {
+			return err
+		}
 	}
 	now := s.now()
 	spec, err := s.newTokenSpec(g.UserID, client.ID, aud, scopes, g.AuthTime)

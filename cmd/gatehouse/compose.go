@@ -111,10 +111,11 @@ func serverConfig(cfg Config) server.Config {
 			Window:               cfg.Login.FailureWindow,
 			AccountSlowdown:      cfg.Login.AccountSlowdown,
 		},
-		BodyLimit:         cfg.Server.BodyLimit,
-		Register:          registerLimits(cfg),
-		CIMD:              cfg.CIMD.Enabled,
-		ClientCredentials: clientCredentialsPolicy(cfg),
+		BodyLimit:             cfg.Server.BodyLimit,
+		Register:              registerLimits(cfg),
+		CIMD:                  cfg.CIMD.Enabled,
+		ClientCredentials:     clientCredentialsPolicy(cfg),
+		PasswordLoginDisabled: !cfg.Login.Password.Enabled,
 	}
 }
 

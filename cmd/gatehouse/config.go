@@ -107,12 +107,19 @@ type LogConfig struct {
 
 // LoginConfig controls end-user sign-in.
 type LoginConfig struct {
-	SessionTTL           time.Duration `yaml:"session_ttl" help:"How long a browser stays signed in."`
-	MaxFailuresAccountIP int           `yaml:"max_failures_per_account_ip" unit:"attempts" help:"Failed sign-ins allowed for one account from one client IP (an IPv6 client counts as its /64) per login.failure_window; past it that address is refused (429) for that account, while the right password from any other address still signs in."`
-	MaxFailuresIP        int           `yaml:"max_failures_per_ip" unit:"attempts" help:"Failed sign-ins allowed from one client IP (an IPv6 client counts as its /64), all accounts together, per login.failure_window; past it the address is refused (429)."`
-	MaxFailuresAccount   int           `yaml:"max_failures_per_account" unit:"attempts" help:"Failed sign-ins for one account from all addresses together (distributed guessing) per login.failure_window; past it the account is slowed, never refused: its sign-ins are checked one per login.account_slowdown, and the right password still signs in."`
-	FailureWindow        time.Duration `yaml:"failure_window" help:"Window over which the failure allowances refill."`
-	AccountSlowdown      time.Duration `yaml:"account_slowdown" help:"Spacing of the sign-in checks of an account past login.max_failures_per_account; a request waits for its turn (429 with Retry-After only when the queue is over 20s)."`
+	SessionTTL           time.Duration       `yaml:"session_ttl" help:"How long a browser stays signed in."`
+	MaxFailuresAccountIP int                 `yaml:"max_failures_per_account_ip" unit:"attempts" help:"Failed sign-ins allowed for one account from one client IP (an IPv6 client counts as its /64) per login.failure_window; past it that address is refused (429) for that account, while the right password from any other address still signs in."`
+	MaxFailuresIP        int                 `yaml:"max_failures_per_ip" unit:"attempts" help:"Failed sign-ins allowed from one client IP (an IPv6 client counts as its /64), all accounts together, per login.failure_window; past it the address is refused (429)."`
+	MaxFailuresAccount   int                 `yaml:"max_failures_per_account" unit:"attempts" help:"Failed sign-ins for one account from all addresses together (distributed guessing) per login.failure_window; past it the account is slowed, never refused: its sign-ins are checked one per login.account_slowdown, and the right password still signs in."`
+	FailureWindow        time.Duration       `yaml:"failure_window" help:"Window over which the failure allowances refill."`
+	AccountSlowdown      time.Duration       `yaml:"account_slowdown" help:"Spacing of the sign-in checks of an account past login.max_failures_per_account; a request waits for its turn (429 with Retry-After only when the queue is over 20s)."`
+	Password             LoginPasswordConfig `yaml:"password"`
+	Providers            []ProviderConfig    `yaml:"providers" help:"Upstream identity providers users sign in with (one button each; with exactly one and login.password.enabled false, /login goes straight to it). Register {issuer}/login/{id}/callback upstream; 'gatehouse config check' prints it."`
+}
+
+// LoginPasswordConfig switches the built-in password accounts.
+type LoginPasswordConfig struct {
+	Enabled bool `yaml:"enabled" help:"Offer the password form for accounts made with 'gatehouse user add'. Off: only login.providers sign users in."`
 }
 
 // TokensConfig sets token lifetimes.
@@ -146,6 +153,7 @@ func Defaults() Config {
 			MaxFailuresAccount:   100,
 			FailureWindow:        15 * time.Minute,
 			AccountSlowdown:      3 * time.Second,
+			Password:             LoginPasswordConfig{Enabled: true},
 		},
 		Tokens: TokensConfig{
 			AccessTokenTTL:  10 * time.Minute,
@@ -271,7 +279,8 @@ func (c *Config) Validate() []Problem {
 	ps = append(ps, c.validateAdmin()...)
 	_, rps := buildResources(c.Resources)
 	_, cps := buildClients(c.Clients)
-	return append(append(ps, rps...), cps...)
+	_, pps := buildProviderConfigs(c)
+	return append(append(append(ps, rps...), cps...), pps...)
 }
 
 // checkIssuer applies RFC 8414 §2 (https, no query or fragment) with the

@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/gatehouse-dev/gatehouse/server"
 )
 
 // reloadConfig reads the configuration the way the command was started:
@@ -62,6 +64,10 @@ func newConfigCommand(env *cliEnv) *cobra.Command {
 			}
 			if err := PrintConfig(env.stdout, cfg, sources); err != nil {
 				return err
+			}
+			for i, p := range cfg.Login.Providers {
+				fmt.Fprintf(env.stdout, "# login.providers[%d] %s (%s): register this callback (redirect URI) upstream: %s\n",
+					i, p.ID, p.Type, server.UpstreamCallbackURL(cfg.Issuer, p.ID))
 			}
 			fmt.Fprintln(env.stderr, "configuration OK")
 			return nil

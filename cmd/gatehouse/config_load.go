@@ -354,6 +354,11 @@ func (d nodeDecoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 	}
 	out := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 	for i, item := range n.Content {
+		// List entries with defaults of their own (login.providers[].
+		// require_verified_email is true unless set).
+		if d, ok := out.Index(i).Addr().Interface().(interface{ setDefaults() }); ok {
+			d.setDefaults()
+		}
 		d.decode(item, out.Index(i), fmt.Sprintf("%s[%d]", path, i))
 	}
 	v.Set(out)

@@ -79,7 +79,11 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(ctx, serverConfig(cfg), server.Deps{Store: st, Logger: log, Clients: clients,
+	scfg := serverConfig(cfg)
+	if scfg.Providers, err = buildProviders(cfg); err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, scfg, server.Deps{Store: st, Logger: log, Clients: clients,
 		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics})
 	if err != nil {
 		return err

@@ -26,6 +26,8 @@ type userRow struct {
 	Subject   string    `json:"subject"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"password_changed_at"`
+	// Identities are the linked upstream identities, as provider/subject.
+	Identities []string `json:"identities,omitempty"`
 }
 
 // userManager manages accounts either directly in the data directory or
@@ -35,6 +37,8 @@ type userManager interface {
 	setPassword(ctx context.Context, name, password string) error
 	remove(ctx context.Context, name string) error
 	list(ctx context.Context) ([]userRow, error)
+	link(ctx context.Context, name, provider, subject string) error
+	unlink(ctx context.Context, name, provider, subject string) error
 }
 
 type localUsers struct{ a *server.Accounts }
@@ -51,9 +55,20 @@ func (l localUsers) list(ctx context.Context) ([]userRow, error) {
 	users, err := l.a.Store.ListUsers(ctx)
 	var rows []userRow
 	for _, u := range users {
-		rows = append(rows, userRow{u.Name, u.ID, u.CreatedAt, u.UpdatedAt})
+		ids, ierr := identityList(ctx, l.a.Store, u.ID)
+		if ierr != nil {
+			return nil, ierr
+		}
+		rows = append(rows, userRow{u.Name, u.ID, u.CreatedAt, u.UpdatedAt, ids})
 	}
 	return rows, err
+}
+func (l localUsers) link(ctx context.Context, name, provider, subject string) error {
+	_, err := l.a.Link(ctx, name, provider, subject)
+	return err
+}
+func (l localUsers) unlink(ctx context.Context, name, provider, subject string) error {
+	return l.a.Unlink(ctx, name, provider, subject)
 }
 
 type remoteUsers struct{ a *adminClient }
@@ -68,6 +83,12 @@ func (r remoteUsers) setPassword(ctx context.Context, name, pw string) error {
 }
 func (r remoteUsers) remove(ctx context.Context, name string) error {
 	return r.a.call(ctx, http.MethodDelete, "/users", url.Values{"name": {name}}, nil, nil)
+}
+func (r remoteUsers) link(ctx context.Context, name, provider, subject string) error {
+	return r.a.call(ctx, http.MethodPost, "/users/identities", nil, map[string]string{"name": name, "provider": provider, "subject": subject}, nil)
+}
+func (r remoteUsers) unlink(ctx context.Context, name, provider, subject string) error {
+	return r.a.call(ctx, http.MethodDelete, "/users/identities", url.Values{"name": {name}, "provider": {provider}, "subject": {subject}}, nil, nil)
 }
 func (r remoteUsers) list(ctx context.Context) ([]userRow, error) {
 	var rows []userRow
@@ -192,14 +213,19 @@ func addUserCommands(env *cliEnv, parent *cobra.Command, open func(*cobra.Comman
 				return err
 			}
 			w := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "NAME\tSUBJECT\tCREATED\tPASSWORD CHANGED")
+			fmt.Fprintln(w, "NAME\tSUBJECT\tCREATED\tPASSWORD CHANGED\tIDENTITIES")
 			for _, u := range users {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", u.Name, u.Subject, u.CreatedAt.UTC().Format(time.RFC3339), u.UpdatedAt.UTC().Format(time.RFC3339))
+				ids := strings.Join(u.Identities, ",")
+				if ids == "" {
+					ids = "-"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", u.Name, u.Subject, u.CreatedAt.UTC().Format(time.RFC3339), u.UpdatedAt.UTC().Format(time.RFC3339), ids)
 			}
 			return w.Flush()
 		}),
 	}
 	parent.AddCommand(add, list, del, passwd)
+	addLinkCommands(parent, with)
 }
 
 // readPassword reads a new password from standard input (one line) or from
