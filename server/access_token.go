@@ -19,6 +19,8 @@ type accessTokenClaims struct {
 	jwt.Claims
 	ClientID string `json:"client_id"`
 	Scope    string `json:"scope,omitempty"`
+	// Nonce is set in ID tokens only.
+	Nonce    string `json:"nonce,omitempty"`
 	AuthTime int64  `json:"auth_time,omitempty"`
 	// Extra are the user claims a resource asked for (resources[].claims),
 	// flattened into the token by MarshalJSON.
@@ -35,6 +37,8 @@ type tokenSpec struct {
 	JTI       string
 	IssuedAt  time.Time
 	ExpiresAt time.Time
+	// Extra are the user claims the resource lists (resources[].claims).
+	Extra map[string]any
 }
 
 // newTokenSpec fills in the token ID and lifetime.
@@ -66,6 +70,7 @@ func (s *Server) signAccessToken(t tokenSpec) (string, error) {
 		},
 		ClientID: t.ClientID,
 		Scope:    oauth.JoinScope(t.Scopes),
+		Extra:    t.Extra,
 	}
 	if !t.AuthTime.IsZero() {
 		claims.AuthTime = t.AuthTime.Unix()

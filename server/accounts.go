@@ -108,7 +108,7 @@ func (a *Accounts) Authenticate(ctx context.Context, name, password string) (sto
 	}
 	// A user provisioned through an upstream provider has no password.
 	if err != nil || len(password) > MaxPasswordLen || u.PasswordHash == "" {
-		if err != nil && nameErr == nil && !errors.Is(err, store.ErrNotFound) && u.PasswordHash != "" {
+		if err != nil && nameErr == nil && !errors.Is(err, store.ErrNotFound) {
 			return store.User{}, err // the store failed: not a credential problem
 		}
 		a.Hasher.VerifyDummy(ctx, password)

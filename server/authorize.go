@@ -42,11 +42,19 @@ func (s *Server) handleAuthorize(c echo.Context) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
+	// max_age: a sign-in older than that must be repeated (OIDC Core
+	// §3.1.2.1), like prompt=login.
+	if signedIn && req.MaxAge != nil && s.now().Sub(sess.AuthTime) > time.Duration(*req.MaxAge)*time.Second {
+		req.Prompt[oauth.PromptLogin] = true
+	}
 	if !signedIn || req.Prompt[oauth.PromptLogin] {
 		if req.Prompt[oauth.PromptNone] {
 			return &redirectError{req: req, err: oauth.New(oauth.ErrCodeLoginRequired, http.StatusBadRequest, "the user is not signed in")}
 		}
 		return s.redirectToLogin(c, req)
+	}
+	if err := s.narrowForUser(c.Request().Context(), user, req); err != nil {
+		return err
 	}
 	needConsent, err := s.needsConsent(c, user, req)
 	if err != nil {
@@ -100,7 +108,7 @@ func (s *Server) issueCode(c echo.Context, user store.User, sess store.Session, 
 	now := s.now()
 	rec := store.AuthCode{
 		ID: id, SecretHash: secretHash, ClientID: req.Client.ID, RedirectURI: req.RedirectURI, RedirectURIGiven: req.RedirectGiven,
-		UserID: user.ID, Scopes: req.Scopes, Resources: req.Resources, CodeChallenge: req.CodeChallenge,
+		UserID: user.ID, Scopes: req.Scopes, Resources: req.Resources, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
 		AuthTime: sess.AuthTime, IssuedAt: now, ExpiresAt: now.Add(codeTTL), KeepUntil: now.Add(codeTTL + codeKeep),
 	}
 	if err := s.store.CreateCode(c.Request().Context(), rec); err != nil {

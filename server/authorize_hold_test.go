@@ -27,7 +27,7 @@ var invalidAuthorizeRequests = []struct {
 	{"PKCE plain", func(v url.Values) { v.Set("code_challenge_method", "plain") }, "invalid_request"},
 	{"unknown scope", func(v url.Values) { v.Set("scope", "no-such-scope") }, "invalid_scope"},
 	{"unknown resource", func(v url.Values) { v.Set("resource", "https://evil.example/mcp") }, "invalid_target"},
-	{"unknown prompt", func(v url.Values) { v.Set("prompt", "select_account") }, "invalid_request"},
+	{"malformed prompt", func(v url.Values) { v.Set("prompt", "log\"in") }, "invalid_request"},
 	{"response_mode fragment", func(v url.Values) { v.Set("response_mode", "fragment") }, "invalid_request"},
 	{"repeated state", func(v url.Values) { v.Add("state", "x") }, "invalid_request"},
 }

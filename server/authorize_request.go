@@ -22,6 +22,10 @@ type authzRequest struct {
 	Resources     []string
 	CodeChallenge string
 	Prompt        map[string]bool
+	// Nonce is echoed in the ID token (OIDC Core §3.1.2.1); MaxAge, when
+	// not nil, bounds the age of the sign-in in seconds.
+	Nonce  string
+	MaxAge *int
 	// params is the request as received, to carry through sign-in and
 	// consent and re-validate on every step.
 	params url.Values
@@ -108,6 +112,9 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 		return nil, fail(e)
 	}
 	req.Prompt = prompt
+	if e := parseOIDCParams(req, params); e != nil {
+		return nil, fail(e)
+	}
 	resources, entries, err := s.policy().resources.resolve(params["resource"])
 	if err != nil {
 		var oe *oauth.Error
@@ -191,8 +198,11 @@ func checkPKCE(params url.Values) *oauth.Error {
 	return nil
 }
 
-// parsePrompt accepts none, login and consent (OIDC Core §3.1.2.1); none
-// cannot be combined with another value.
+// parsePrompt understands none, login and consent (OIDC Core §3.1.2.1);
+// none cannot be combined with another value. Values Gatehouse has no use
+// for (select_account: one account per browser; create) are ignored
+// rather than failing the request, as clients such as mcp-remote send
+// them.
 func parsePrompt(raw string) (map[string]bool, *oauth.Error) {
 	out := map[string]bool{}
 	for _, p := range strings.Fields(raw) {
@@ -200,7 +210,9 @@ func parsePrompt(raw string) (map[string]bool, *oauth.Error) {
 		case oauth.PromptNone, oauth.PromptLogin, oauth.PromptConsent:
 			out[p] = true
 		default:
-			return nil, oauth.InvalidRequest("prompt value %q is not supported (none, login, consent)", truncate(p, 40))
+			if len(p) > 40 || !validScopeToken(p) {
+				return nil, oauth.InvalidRequest("prompt value %q is malformed", truncate(p, 40))
+			}
 		}
 	}
 	if out[oauth.PromptNone] && len(out) > 1 {

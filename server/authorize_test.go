@@ -86,7 +86,6 @@ func TestAuthorizeErrorsGoBackWithIss(t *testing.T) {
 		{"one of two resources unknown", "public-app", func(v url.Values) { v.Add("resource", "https://evil.example/") }, "invalid_target"},
 		{"scope the resource does not accept", "public-app", func(v url.Values) { v.Set("scope", "admin") }, "invalid_scope"},
 		{"scope outside the client's registration", "scoped-app", func(v url.Values) { v.Set("scope", "files:write") }, "invalid_scope"},
-		{"unknown prompt", "public-app", func(v url.Values) { v.Set("prompt", "select_account") }, "invalid_request"},
 		{"prompt none with others", "public-app", func(v url.Values) { v.Set("prompt", "none consent") }, "invalid_request"},
 		{"prompt none without consent", "public-app", func(v url.Values) { v.Set("prompt", "none") }, "consent_required"},
 		{"response_mode fragment", "public-app", func(v url.Values) { v.Set("response_mode", "fragment") }, "invalid_request"},

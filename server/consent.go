@@ -167,6 +167,9 @@ func (s *Server) handleConsent(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := s.narrowForUser(c.Request().Context(), user, req); err != nil {
+		return err
+	}
 	if form.Get("user") != user.ID {
 		return s.renderConsent(c, user, req, "You signed in as another user since this page was shown. Please review again.")
 	}

@@ -72,7 +72,7 @@ func TestMetadataHasWhatClientsNeed(t *testing.T) {
 		"no HMAC assertion algs":    !slices.ContainsFunc(md.TokenEndpointAuthSigningAlgs, func(a string) bool { return strings.HasPrefix(a, "HS") }),
 		"grant types":               slices.Equal(md.GrantTypesSupported, []string{"authorization_code", "refresh_token", "client_credentials"}),
 		"iss parameter (RFC 9207)":  md.AuthorizationResponseISSSupported,
-		"scopes from resources":     slices.Equal(md.ScopesSupported, []string{"files:read", "files:write", "offline_access"}),
+		"scopes from resources":     slices.Equal(md.ScopesSupported, []string{"email", "files:read", "files:write", "offline_access", "openid", "profile"}),
 		"no implicit":               !slices.Contains(md.GrantTypesSupported, "implicit"),
 	}
 	for name, ok := range checks {

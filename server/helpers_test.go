@@ -105,6 +105,7 @@ func (e *testEnv) start(cfg Config) {
 	}
 	if e.metadata != nil {
 		chain.CIMD, deps.ClientKeys, deps.Logos, cfg.CIMD = e.metadata, e.metadata, e.metadata, true
+		deps.IssuerKeys = e.metadata
 	}
 	if cfg.Register.MaxBody == 0 {
 		cfg.Register = RegisterLimits{PerIPPerMinute: 1000, GlobalPerSecond: 1000, MaxBody: 16 << 10}

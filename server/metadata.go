@@ -45,6 +45,16 @@ type Metadata struct {
 	ClientIDMetadataDocumentSupported bool     `json:"client_id_metadata_document_supported,omitempty"`
 	PromptValuesSupported             []string `json:"prompt_values_supported,omitempty"`
 	ServiceDocumentation              string   `json:"service_documentation,omitempty"`
+	// OpenID Connect Discovery §3.
+	UserinfoEndpoint             string   `json:"userinfo_endpoint,omitempty"`
+	SubjectTypesSupported        []string `json:"subject_types_supported,omitempty"`
+	IDTokenSigningAlgs           []string `json:"id_token_signing_alg_values_supported,omitempty"`
+	ClaimsSupported              []string `json:"claims_supported,omitempty"`
+	ClaimsParameterSupported     bool     `json:"claims_parameter_supported"`
+	RequestParameterSupported    bool     `json:"request_parameter_supported"`
+	RequestURIParameterSupported bool     `json:"request_uri_parameter_supported"`
+	// draft-ietf-oauth-identity-assertion-authz-grant §7.2.
+	AuthorizationGrantProfilesSupported []string `json:"authorization_grant_profiles_supported,omitempty"`
 }
 
 type metadataDoc struct {
@@ -83,6 +93,11 @@ func (s *Server) buildMetadata(p *policyState) *metadataDoc {
 	// CIMD -02 §6: advertised whenever URL client IDs are accepted, also
 	// when only some hosts are (allowlist-only mode).
 	md.ClientIDMetadataDocumentSupported = p.cimd
+	s.oidcDiscovery(&md)
+	if len(s.cfg.IdentityAssertions) > 0 {
+		md.GrantTypesSupported = append(md.GrantTypesSupported, oauth.GrantJWTBearer)
+		md.AuthorizationGrantProfilesSupported = []string{IDJAGGrantProfile}
+	}
 	if s.registration != nil && s.registration.Config().Mode != dcr.ModeClosed {
 		md.RegistrationEndpoint = s.url(registerPath)
 	}

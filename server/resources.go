@@ -27,9 +27,24 @@ type Resource struct {
 	Scopes []string
 	// Default is used when a request names no resource.
 	Default bool
-
+	// Claims are the user claims (email, name, groups, preferred_username)
+	// copied into this resource's access tokens; nothing else is.
+	Claims []string
+	// ScopeAccess restricts scopes to some users: a scope named in any
+	// entry is granted only to users matching one of the entries naming
+	// it; every other scope stays open to every user.
+	ScopeAccess []ScopeAccess
 	// key is the normal form of URI or Prefix.
 	key string
+}
+
+// ScopeAccess is one resources[].scope_access entry.
+type ScopeAccess struct {
+	Scopes []string
+	// Groups match the user's upstream groups; Users match the user's
+	// name, usr_ subject, or an upstream username or email.
+	Groups []string
+	Users  []string
 }
 
 // Resources is the configured set of resource servers.
@@ -78,6 +93,9 @@ func NewResources(list []Resource) (*Resources, error) {
 			if !validScopeToken(sc) {
 				return nil, fmt.Errorf("resources[%d].scopes: %q is not a valid scope token (RFC 6749 §3.3)", i, sc)
 			}
+		}
+		if err := checkResourceUserRules(*r); err != nil {
+			return nil, fmt.Errorf("resources[%d].%w", i, err)
 		}
 	}
 	if defaults > 1 {
@@ -193,7 +211,7 @@ func (rs *Resources) resolve(requested []string) ([]string, []*Resource, error) 
 // ScopesSupported lists every scope any resource accepts, plus
 // offline_access, for the discovery document.
 func (rs *Resources) ScopesSupported() []string {
-	set := map[string]bool{oauth.ScopeOfflineAccess: true}
+	set := map[string]bool{oauth.ScopeOfflineAccess: true, ScopeOpenID: true, "profile": true, "email": true}
 	for _, r := range rs.list {
 		for _, sc := range r.Scopes {
 			set[sc] = true

@@ -53,8 +53,8 @@ func grantScopes(requested []string, entries []*Resource, client *oauth.Client) 
 
 // acceptedScope reports whether one of the resources accepts sc.
 func acceptedScope(sc string, entries []*Resource) bool {
-	if sc == oauth.ScopeOfflineAccess {
-		return true
+	if sc == oauth.ScopeOfflineAccess || oidcScopes[sc] {
+		return true // the authorization server's own scopes
 	}
 	for _, r := range entries {
 		if slices.Contains(r.Scopes, sc) {

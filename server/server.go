@@ -70,6 +70,9 @@ type Config struct {
 	// PasswordLoginDisabled turns the built-in password accounts off
 	// (login.password.enabled: false).
 	PasswordLoginDisabled bool
+	// IdentityAssertions are the enterprise IdPs whose ID-JAGs /token
+	// accepts (identity_assertions.issuers); none: the grant is off.
+	IdentityAssertions []AssertionIssuer
 }
 
 // LoginLimits bounds failed sign-ins. Per (account, client address) and
@@ -129,6 +132,9 @@ type Deps struct {
 	// Sleep waits d or until ctx ends (default: a real timer); tests
 	// inject one that advances their clock.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// IssuerKeys loads the key sets of trusted ID-JAG issuers (required
+	// when Config.IdentityAssertions is set).
+	IssuerKeys IssuerKeySource
 }
 
 // Server is a configured Gatehouse HTTP server.
@@ -146,6 +152,7 @@ type Server struct {
 	clientKeys ClientKeySource
 	logos      LogoSource
 	metrics    *Metrics
+	issuerKeys IssuerKeySource
 	// state is the reloadable policy (SetPolicy swaps it atomically).
 	state atomic.Pointer[policyState]
 	// registration is nil when DCR is off; regLimiter throttles it.
@@ -192,8 +199,12 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		clientKeys:   deps.ClientKeys,
 		logos:        deps.Logos,
 		metrics:      deps.Metrics,
+		issuerKeys:   deps.IssuerKeys,
 		secure:       issuer.Scheme == "https",
 		registration: deps.Registration,
+	}
+	if len(cfg.IdentityAssertions) > 0 && s.issuerKeys == nil {
+		return nil, errors.New("server: identity assertion issuers need an IssuerKeys source")
 	}
 	if s.clientKeys == nil {
 		s.clientKeys = inlineKeys{}
@@ -305,6 +316,9 @@ func (s *Server) routes() *echo.Echo {
 	e.POST(s.base+tokenPath, s.handleToken, corsAPI)
 	e.POST(s.base+revokePath, s.handleRevoke, corsAPI)
 	e.POST(s.base+introspectPath, s.handleIntrospect, corsAPI)
+	e.OPTIONS(s.base+userinfoPath, preflight, corsAPI)
+	e.GET(s.base+userinfoPath, s.handleUserInfo, corsAPI)
+	e.POST(s.base+userinfoPath, s.handleUserInfo, corsAPI)
 	if s.registration != nil {
 		e.OPTIONS(s.base+registerPath, preflight, corsAPI)
 		e.OPTIONS(s.base+registerPath+"/:client_id", preflight, corsAPI)

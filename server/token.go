@@ -21,6 +21,8 @@ type tokenResponse struct {
 	// Scope is always present (empty when nothing was granted): MCP
 	// clients compute their next step-up request from it.
 	Scope string `json:"scope"`
+	// IDToken answers an OpenID Connect request (OIDC Core §3.1.3.3).
+	IDToken string `json:"id_token,omitempty"`
 }
 
 // handleToken is the token endpoint (OAuth 2.1 §3.2). The client is
@@ -41,10 +43,17 @@ func (s *Server) handleToken(c echo.Context) error {
 	case "":
 		return oauth.InvalidRequest("grant_type is required")
 	case oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantClientCredentials:
+	case oauth.GrantJWTBearer:
+		if len(s.cfg.IdentityAssertions) == 0 {
+			return oauth.UnsupportedGrantType("the jwt-bearer grant (ID-JAG) is not enabled: no identity_assertions.issuers")
+		}
 	default:
 		return oauth.UnsupportedGrantType("grant_type %q is not supported", truncate(grantType, 80))
 	}
-	if !client.AllowsGrant(grantType) {
+	// An ID-JAG client need not list the grant: the enterprise IdP that
+	// signed the assertion for this client_id is the policy (MCP extension
+	// §5; issuers[].allowed_clients narrows it further).
+	if grantType != oauth.GrantJWTBearer && !client.AllowsGrant(grantType) {
 		return oauth.UnauthorizedClient("the client is not registered for the %s grant", grantType)
 	}
 	switch grantType {
@@ -52,6 +61,8 @@ func (s *Server) handleToken(c echo.Context) error {
 		err = s.exchangeCode(c, client, form)
 	case oauth.GrantRefreshToken:
 		err = s.exchangeRefreshToken(c, client, form)
+	case oauth.GrantJWTBearer:
+		err = s.exchangeIDJAG(c, client, form)
 	default:
 		err = s.clientCredentials(c, client, form)
 	}
@@ -68,7 +79,14 @@ func (s *Server) handleToken(c echo.Context) error {
 // their next step-up authorization from it (MCP 2025-11-25 "Scope
 // Challenge Handling"), and narrowing (RFC 6749 §3.3) can make them differ.
 func (s *Server) writeTokenResponse(c echo.Context, access string, spec tokenSpec, refresh string) error {
+	return s.writeTokens(c, tokenResponse{AccessToken: access, RefreshToken: refresh}, spec)
+}
+
+// writeTokens is writeTokenResponse with more tokens (the ID token).
+func (s *Server) writeTokens(c echo.Context, resp tokenResponse, spec tokenSpec) error {
+	access, refresh := resp.AccessToken, resp.RefreshToken
 	return c.JSON(http.StatusOK, tokenResponse{
+		IDToken:      resp.IDToken,
 		AccessToken:  access,
 		TokenType:    oauth.TokenTypeBearer,
 		ExpiresIn:    int64(spec.ExpiresAt.Sub(spec.IssuedAt) / time.Second),

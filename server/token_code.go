@@ -67,6 +67,15 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 	if err != nil {
 		return err
 	}
+	if entries := s.entriesFor(aud); needsUserClaims(entries) {
+		u, err := s.store.UserByID(ctx, code.UserID)
+		if err != nil {
+			return oauth.InvalidGrant("the user of this authorization code no longer exists")
+		}
+		if spec.Extra, err = s.resourceClaims(ctx, u, entries); err != nil {
+			return err
+		}
+	}
 	g := store.Grant{
 		ID: grantID, ClientID: client.ID, UserID: code.UserID, Scopes: code.Scopes, Resources: code.Resources,
 		AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL), LastUsedAt: now,
@@ -96,7 +105,13 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 	if err != nil {
 		return err
 	}
-	return s.writeTokenResponse(c, access, spec, refresh)
+	resp := tokenResponse{AccessToken: access, RefreshToken: refresh}
+	if wantsIDToken(code.Scopes) {
+		if resp.IDToken, err = s.signIDToken(ctx, code, spec); err != nil {
+			return err
+		}
+	}
+	return s.writeTokens(c, resp, spec)
 }
 
 // checkCodeBinding enforces what the code is bound to: the client, the

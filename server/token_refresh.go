@@ -83,8 +83,9 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 	if err != nil {
 		return err
 	}
+	var user store.User
 	if g.UserID != "" {
-		if _, err := s.store.UserByID(ctx, g.UserID); errors.Is(err, store.ErrNotFound) {
+		if user, err = s.store.UserByID(ctx, g.UserID); errors.Is(err, store.ErrNotFound) {
 			_ = s.store.RevokeGrant(ctx, g.ID)
 			return oauth.InvalidGrant("the user of this grant no longer exists")
 		} else if err != nil {
@@ -100,10 +101,26 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 			return err
 		}
 	}
+	entries := s.entriesFor(aud)
+	if g.UserID != "" && needsUserClaims(entries) {
+		// scope_access as it stands now: a user who left a group loses
+		// the scope it gave.
+		if scopes, err = s.grantableScopes(ctx, user, entries, scopes); err != nil {
+			return err
+		}
+		if len(g.Scopes) > 0 && len(scopes) == 0 {
+			return oauth.InvalidGrant("none of this grant's scopes may be granted to the user any more (resources[].scope_access)")
+		}
+	}
 	now := s.now()
 	spec, err := s.newTokenSpec(g.UserID, client.ID, aud, scopes, g.AuthTime)
 	if err != nil {
 		return err
+	}
+	if g.UserID != "" && needsUserClaims(entries) {
+		if spec.Extra, err = s.resourceClaims(ctx, user, entries); err != nil {
+			return err
+		}
 	}
 	next, nextRT, err := s.newRefreshToken(now, g.ExpiresAt)
 	if err != nil {

@@ -198,3 +198,19 @@ func (e *testEnv) newBrowser() *testEnv {
 	cp.client = &http.Client{Jar: jar, CheckRedirect: e.client.CheckRedirect}
 	return &cp
 }
+
+// TestProvisionedUserHasNoPassword: a user created by an upstream
+// sign-in cannot be signed in with any password.
+func TestProvisionedUserHasNoPassword(t *testing.T) {
+	up := identitytest.NewOIDC(t)
+	e := newOAuthEnv(t, withOIDC(t, up, identity.Admission{}, false))
+	code, state := up.Authorize(t, e.followToUpstream(loginPath+"/corp"))
+	e.upstreamCallback(url.Values{"code": {code}, "state": {state}})
+	b := e.newBrowser()
+	if resp, _ := b.login("corp-alice", ""); resp.StatusCode == http.StatusSeeOther {
+		t.Fatal("a provisioned user signed in with an empty password")
+	}
+	if resp, _ := b.login("corp-alice", "anything at all"); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("password sign-in of a provisioned user: %d, want 401", resp.StatusCode)
+	}
+}

@@ -20,13 +20,15 @@ type AuthCode struct {
 	RedirectURI string `json:"redirect_uri"`
 	// RedirectURIGiven records whether the authorization request carried
 	// redirect_uri, which makes it required at the token endpoint.
-	RedirectURIGiven bool      `json:"redirect_uri_given,omitempty"`
-	UserID           string    `json:"user_id"`
-	Scopes           []string  `json:"scopes,omitempty"`
-	Resources        []string  `json:"resources"`
-	CodeChallenge    string    `json:"code_challenge"`
-	AuthTime         time.Time `json:"auth_time"`
-	IssuedAt         time.Time `json:"issued_at"`
+	RedirectURIGiven bool     `json:"redirect_uri_given,omitempty"`
+	UserID           string   `json:"user_id"`
+	Scopes           []string `json:"scopes,omitempty"`
+	Resources        []string `json:"resources"`
+	CodeChallenge    string   `json:"code_challenge"`
+	// Nonce is the OpenID Connect nonce of the request, for the ID token.
+	Nonce    string    `json:"nonce,omitempty"`
+	AuthTime time.Time `json:"auth_time"`
+	IssuedAt time.Time `json:"issued_at"`
 	// ExpiresAt ends the code's validity.
 	ExpiresAt time.Time `json:"expires_at"`
 	// KeepUntil is when the record is swept; after ExpiresAt it still

@@ -116,6 +116,7 @@ func serverConfig(cfg Config) server.Config {
 		CIMD:                  cfg.CIMD.Enabled,
 		ClientCredentials:     clientCredentialsPolicy(cfg),
 		PasswordLoginDisabled: !cfg.Login.Password.Enabled,
+		IdentityAssertions:    assertionIssuers(cfg),
 	}
 }
 

@@ -34,6 +34,8 @@ type Config struct {
 	Admin          AdminConfig      `yaml:"admin"`
 	Resources      []ResourceConfig `yaml:"resources" help:"The resource servers (MCP servers) Gatehouse issues tokens for. A token's aud is the requested resource (RFC 8707); any other resource is invalid_target."`
 	Clients        []ClientConfig   `yaml:"clients" help:"Operator-registered clients. URL client IDs (CIMD) and dynamically registered clients need no entry here."`
+	// IdentityAssertions configures enterprise-managed authorization (ID-JAG).
+	IdentityAssertions IdentityAssertionsConfig `yaml:"identity_assertions"`
 }
 
 // DCRConfig is the dynamic client registration policy (RFC 7591/7592).
@@ -71,6 +73,16 @@ type ResourceConfig struct {
 	Prefix  string   `yaml:"prefix" help:"Instead of uri: every resource under this prefix, which must end with /, matched after the same normalization; aud is this prefix followed by the rest of the requested URI in normal form."`
 	Scopes  []string `yaml:"scopes" help:"Scopes this resource accepts. Other requested scopes are dropped from the token, and the token response says what was granted (RFC 6749 §3.3); invalid_scope only when nothing usable is left."`
 	Default bool     `yaml:"default" help:"Use this resource when a request names none (at most one, uri only)."`
+	Claims  []string `yaml:"claims" help:"User claims copied into this resource's access tokens: email, name, groups, preferred_username. Nothing is copied unless listed."`
+	// ScopeAccess restricts scopes to some users.
+	ScopeAccess []ScopeAccessConfig `yaml:"scope_access" help:"Who may be granted which scopes: a scope named in any entry goes only to users matching one of its entries; every other scope stays open to every user. Re-checked at refresh."`
+}
+
+// ScopeAccessConfig is one resources[].scope_access entry.
+type ScopeAccessConfig struct {
+	Scopes []string `yaml:"scopes" help:"The restricted scopes."`
+	Groups []string `yaml:"groups" help:"Upstream groups whose members may be granted them (GitHub: org or org/team)."`
+	Users  []string `yaml:"users" help:"Users who may be granted them: a login name, a usr_ subject, or an upstream username or email."`
 }
 
 // ClientConfig is an operator-registered client (RFC 7591 §2 fields).
@@ -280,7 +292,8 @@ func (c *Config) Validate() []Problem {
 	_, rps := buildResources(c.Resources)
 	_, cps := buildClients(c.Clients)
 	_, pps := buildProviderConfigs(c)
-	return append(append(append(ps, rps...), cps...), pps...)
+	_, aps := buildAssertionIssuers(c)
+	return append(append(append(append(ps, rps...), cps...), pps...), aps...)
 }
 
 // checkIssuer applies RFC 8414 §2 (https, no query or fragment) with the

@@ -22,7 +22,11 @@ var supportedGrants = []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshT
 func buildResources(list []ResourceConfig) ([]server.Resource, []Problem) {
 	out := make([]server.Resource, 0, len(list))
 	for _, r := range list {
-		out = append(out, server.Resource{URI: r.URI, Prefix: r.Prefix, Scopes: r.Scopes, Default: r.Default})
+		res := server.Resource{URI: r.URI, Prefix: r.Prefix, Scopes: r.Scopes, Default: r.Default, Claims: r.Claims}
+		for _, sa := range r.ScopeAccess {
+			res.ScopeAccess = append(res.ScopeAccess, server.ScopeAccess{Scopes: sa.Scopes, Groups: sa.Groups, Users: sa.Users})
+		}
+		out = append(out, res)
 	}
 	if _, err := server.NewResources(out); err != nil {
 		key, msg, _ := strings.Cut(err.Error(), ": ")

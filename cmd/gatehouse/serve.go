@@ -84,7 +84,7 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 		return err
 	}
 	srv, err := server.New(ctx, scfg, server.Deps{Store: st, Logger: log, Clients: clients,
-		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics})
+		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics, IssuerKeys: metadata})
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+)
+
+func TestOpenIDConnectCodeFlow(t *testing.T) {
+	e := newOAuthEnv(t)
+	verifier, challenge := pkce()
+	params := authzParams("public-app", publicRedirect, challenge)
+	params.Set("scope", "openid profile email files:read")
+	params.Set("nonce", "n-0S6_WzA2Mj")
+	params.Set("prompt", "select_account consent") // select_account is ignored, not an error
+	resp, tok := e.exchange(e.code(params), verifier)
+	if resp.StatusCode != http.StatusOK || tok["id_token"] == nil {
+		t.Fatalf("token response %d %v; want an id_token", resp.StatusCode, tok)
+	}
+	// go-oidc verifies it: signature against /jwks.json, iss, aud, exp.
+	ctx := oidc.ClientContext(context.Background(), e.http.Client())
+	keys := oidc.NewRemoteKeySet(ctx, e.http.URL+jwksPath)
+	v := oidc.NewVerifier(e.srv.cfg.Issuer, keys, &oidc.Config{ClientID: "public-app", Now: e.clock.Now, SupportedSigningAlgs: []string{"ES256"}})
+	idt, err := v.Verify(ctx, tok["id_token"].(string))
+	if err != nil {
+		t.Fatalf("go-oidc rejects the ID token: %v", err)
+	}
+	var claims struct {
+		Nonce             string `json:"nonce"`
+		AuthTime          int64  `json:"auth_time"`
+		PreferredUsername string `json:"preferred_username"`
+	}
+	if err := idt.Claims(&claims); err != nil || claims.Nonce != "n-0S6_WzA2Mj" || claims.AuthTime == 0 || claims.PreferredUsername != testUser {
+		t.Fatalf("ID token claims %+v, %v", claims, err)
+	}
+	access := tok["access_token"].(string)
+	// /userinfo with the access token.
+	req, _ := http.NewRequest(http.MethodGet, e.http.URL+userinfoPath, nil)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, info := e.doJSON(req)
+	if resp.StatusCode != http.StatusOK || info["sub"] != idt.Subject || info["preferred_username"] != testUser {
+		t.Fatalf("userinfo %d %v", resp.StatusCode, info)
+	}
+	req, _ = http.NewRequest(http.MethodGet, e.http.URL+userinfoPath, nil)
+	req.Header.Set("Authorization", "Bearer not-a-token")
+	if resp, _ := e.doJSON(req); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "invalid_token") {
+		t.Fatalf("userinfo with a bad token: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	// Without openid there is no ID token and userinfo says insufficient_scope.
+	verifier, challenge = pkce()
+	_, tok = e.exchange(e.code(authzParams("public-app", publicRedirect, challenge)), verifier)
+	if tok["id_token"] != nil {
+		t.Fatal("an ID token without the openid scope")
+	}
+	req, _ = http.NewRequest(http.MethodGet, e.http.URL+userinfoPath, nil)
+	req.Header.Set("Authorization", "Bearer "+tok["access_token"].(string))
+	if resp, _ := e.doJSON(req); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("userinfo without openid: %d", resp.StatusCode)
+	}
+}
+
+func TestOpenIDDiscoveryFields(t *testing.T) {
+	e := newOAuthEnv(t)
+	_, md := e.doJSON(mustReq(t, e.http.URL+wellKnownOIDC))
+	for _, k := range []string{"issuer", "authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported",
+		"subject_types_supported", "id_token_signing_alg_values_supported", "userinfo_endpoint", "claims_supported"} {
+		if md[k] == nil {
+			t.Errorf("discovery lacks %s (OIDC Discovery §3)", k)
+		}
+	}
+	if !strings.Contains(toJSON(md["scopes_supported"]), `"openid"`) {
+		t.Errorf("scopes_supported lacks openid: %v", md["scopes_supported"])
+	}
+}
+
+func TestMaxAgeForcesSignIn(t *testing.T) {
+	e := newOAuthEnv(t)
+	_, challenge := pkce()
+	params := authzParams("public-app", publicRedirect, challenge)
+	e.authorize(params, "allow") // signed in and consented
+	e.clock.Advance(10 * time.Minute)
+	params.Set("max_age", "60")
+	resp, _ := e.get(authorizePath + "?" + params.Encode())
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc.Path != loginPath || loc.Query().Get("prompt") != "login" {
+		t.Fatalf("max_age exceeded: %d %s; want the sign-in page", resp.StatusCode, loc)
+	}
+	// A sign-in younger than max_age goes straight through.
+	params.Set("max_age", "3600")
+	if resp, _ := e.get(authorizePath + "?" + params.Encode()); !strings.HasPrefix(resp.Header.Get("Location"), publicRedirect) {
+		t.Fatalf("max_age satisfied: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	params.Set("max_age", "-1")
+	if resp, _ := e.get(authorizePath + "?" + params.Encode()); !strings.Contains(resp.Header.Get("Location"), "invalid_request") {
+		t.Fatalf("bad max_age: %s", resp.Header.Get("Location"))
+	}
+}
