@@ -60,6 +60,15 @@ type stackOptions struct {
 	// (http://127.0.0.1:MCPPORT), so configured in both Gatehouse and the
 	// demo server, instead of http://127.0.0.1:MCPPORT/mcp.
 	originResource bool
+	// resourceClaims lists user claims for the resource's tokens
+	// (resources[].claims), e.g. "[email]".
+	resourceClaims string
+	// noPasswordUser skips creating the password account alice (for a
+	// stack that signs users in only through an upstream provider).
+	noPasswordUser bool
+	// beforeStart runs once the issuer is known, before gatehouse starts
+	// (to start an upstream provider that must know Gatehouse's callback).
+	beforeStart func(issuer string)
 }
 
 // startStackWith is startStack with options.
@@ -82,6 +91,9 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	fmt.Fprintf(&cfg, "issuer: %s\nlisten: 127.0.0.1:%d\ndata_dir: %s\n", s.issuer, ghPort, filepath.Join(dir, "data"))
 	fmt.Fprintf(&cfg, "log:\n  level: debug\n")
 	fmt.Fprintf(&cfg, "resources:\n  - uri: %s\n    scopes: [%s]\n", s.mcpURL, mcpScope)
+	if opts.resourceClaims != "" {
+		fmt.Fprintf(&cfg, "    claims: %s\n", opts.resourceClaims)
+	}
 	fmt.Fprintf(&cfg, "dcr:\n  mode: open\n")
 	switch {
 	case docs != nil:
@@ -96,7 +108,9 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	}
 	writeArtifact(t, name+"-gatehouse.yaml", []byte(cfg.String()))
 
-	runCmd(t, testPassword+"\n", gatehouseBin, "user", "add", testUser, "--password-stdin", "--config", cfgPath)
+	if !opts.noPasswordUser {
+		runCmd(t, testPassword+"\n", gatehouseBin, "user", "add", testUser, "--password-stdin", "--config", cfgPath)
+	}
 	// Registered first, so it runs last, once both processes have stopped:
 	// whatever the clients tolerated, neither server may have logged an error.
 	t.Cleanup(func() {
@@ -108,6 +122,9 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 			}
 		}
 	})
+	if opts.beforeStart != nil {
+		opts.beforeStart(s.issuer)
+	}
 	s.gatehouse = startProc(t, name+"-gatehouse", nil, nil, gatehouseBin, "serve", "--config", cfgPath)
 	waitHTTP(t, s.gatehouse, s.issuer+"/readyz")
 	s.mcp = startProc(t, name+"-demo-mcp", nil, nil, demoMCPBin,

@@ -30,6 +30,13 @@ type Claims struct {
 	NotBefore time.Time
 	// AuthTime is auth_time, when the user signed in; zero when absent.
 	AuthTime time.Time
+	// The user claims Gatehouse copies into this resource's tokens when
+	// its configuration lists them (resources[].claims); empty otherwise.
+	Email             string
+	EmailVerified     bool
+	Name              string
+	PreferredUsername string
+	Groups            []string
 }
 
 // HasScope reports whether the token was granted scope.

@@ -90,6 +90,12 @@ type wireClaims struct {
 	ClientID  string           `json:"client_id"`
 	Scope     string           `json:"scope"`
 	AuthTime  *jwt.NumericDate `json:"auth_time"`
+	// User claims, present when Gatehouse's resources[].claims lists them.
+	Email             string   `json:"email"`
+	EmailVerified     bool     `json:"email_verified"`
+	Name              string   `json:"name"`
+	PreferredUsername string   `json:"preferred_username"`
+	Groups            []string `json:"groups"`
 }
 
 // Verify validates token as an RFC 9068 §4 access token for this resource
@@ -229,6 +235,8 @@ func (c *wireClaims) claims() *Claims {
 		ID:        c.ID,
 		IssuedAt:  c.IssuedAt.Time(),
 		ExpiresAt: c.Expiry.Time(),
+		Email:     c.Email, EmailVerified: c.EmailVerified, Name: c.Name,
+		PreferredUsername: c.PreferredUsername, Groups: c.Groups,
 	}
 	if c.NotBefore != nil {
 		out.NotBefore = c.NotBefore.Time()

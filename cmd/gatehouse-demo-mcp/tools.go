@@ -27,6 +27,8 @@ type whoamiOutput struct {
 	Scopes    []string `json:"scopes" jsonschema:"the granted scopes"`
 	Audience  []string `json:"aud" jsonschema:"the resources the token is for"`
 	ExpiresAt string   `json:"exp" jsonschema:"when the token expires (RFC 3339)"`
+	Email     string   `json:"email,omitempty" jsonschema:"the user's email, when the authorization server puts it in the token"`
+	Name      string   `json:"name,omitempty" jsonschema:"the user's name, when the token carries it"`
 }
 
 // whoami reports the verified claims of the request calling it (never the
@@ -40,7 +42,7 @@ func whoami(_ context.Context, req *mcp.CallToolRequest, _ struct{}) (*mcp.CallT
 		return nil, whoamiOutput{}, errors.New("no token information for this request")
 	}
 	out := whoamiOutput{Subject: c.Subject, ClientID: c.ClientID, Scopes: c.Scopes, Audience: c.Audience,
-		ExpiresAt: c.ExpiresAt.UTC().Format(time.RFC3339)}
+		ExpiresAt: c.ExpiresAt.UTC().Format(time.RFC3339), Email: c.Email, Name: c.Name}
 	if out.Scopes == nil {
 		out.Scopes = []string{}
 	}

@@ -1,0 +1,69 @@
+// Headless Chromium signs in through an upstream OpenID Connect provider:
+// Gatehouse's /login sends it to the provider (node-oidc-provider's
+// development pages: login form, then its own consent), the provider sends
+// it back to Gatehouse's callback, and Gatehouse shows its own consent page
+// for the MCP client. It reports the pages it saw and where it landed.
+//
+//   AUTH_URL=... REDIRECT_URL=... IDP_ORIGIN=http://127.0.0.1:PORT UPSTREAM_LOGIN=erin SCREENSHOT_PREFIX=... node browser-upstream.mjs
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
+const REDIRECT = env('REDIRECT_URL');
+const IDP = env('IDP_ORIGIN');
+const SHOTS = env('SCREENSHOT_PREFIX');
+const report = { steps: [], idp_pages: [] };
+
+async function main() {
+  const userDataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 900, height: 900 },
+  });
+  report.browser = `${context.browser()?.version() ?? 'chromium'}`;
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('framenavigated', (f) => { if (f === page.mainFrame()) report.steps.push(f.url().split('?')[0]); });
+    // One provider and no password form: Gatehouse goes straight to the IdP.
+    await page.goto(env('AUTH_URL'));
+    await page.waitForURL((u) => u.origin === IDP);
+    report.idp_pages.push(page.url().split('?')[0]);
+    await page.screenshot({ path: `${SHOTS}-idp-login.png`, fullPage: true });
+    await page.locator('input[name=login]').fill(env('UPSTREAM_LOGIN'));
+    await page.locator('input[name=password]').fill('any password will do');
+    await Promise.all([page.waitForNavigation(), page.locator('button[type=submit]').click()]);
+    // The IdP asks its own consent for Gatehouse (first time only).
+    if (new URL(page.url()).origin === IDP) {
+      report.idp_pages.push(page.url().split('?')[0]);
+      await page.screenshot({ path: `${SHOTS}-idp-consent.png`, fullPage: true });
+      await Promise.all([page.waitForURL((u) => u.origin !== IDP), page.locator('button[type=submit]').click()]);
+    }
+    // Back at Gatehouse: its own consent page for the MCP client.
+    const allow = page.getByRole('button', { name: 'Allow' });
+    await allow.waitFor();
+    report.consent = { url: page.url(), heading: await page.locator('h1').innerText(), text: await page.locator('main').innerText() };
+    await page.screenshot({ path: `${SHOTS}-consent.png`, fullPage: true });
+    await Promise.all([page.waitForURL((u) => u.href.startsWith(REDIRECT)), allow.click()]);
+    report.final_url = page.url();
+  } finally {
+    await context.close();
+    await rm(userDataDir, { recursive: true, force: true });
+  }
+}
+
+const watchdog = setTimeout(() => { console.error('browser-upstream: timed out'); process.exit(2); }, 90_000);
+try {
+  await main();
+  report.ok = true;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e?.stack ?? e);
+  process.exitCode = 1;
+}
+clearTimeout(watchdog);
+console.log(JSON.stringify(report));

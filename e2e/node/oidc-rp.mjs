@@ -1,0 +1,47 @@
+// openid-client (a certified OpenID Connect relying party library) against
+// Gatehouse as the OpenID Provider: discovery, the authorization code flow
+// with PKCE, state and nonce (sign-in and consent through the HTML forms),
+// ID token validation by the library, and UserInfo.
+//
+//   ISSUER=http://127.0.0.1:8080 CLIENT_ID=... MCP_URL=... LOGIN_USER=alice LOGIN_PASSWORD=... node oidc-rp.mjs
+import * as client from 'openid-client';
+import { signIn } from './lib/formflow.mjs';
+
+const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
+const REDIRECT = env('REDIRECT_URL', 'http://127.0.0.1:53682/callback');
+const report = {};
+
+async function main() {
+  const issuer = new URL(env('ISSUER'));
+  // Gatehouse listens on plain http on loopback in the suite.
+  const config = await client.discovery(issuer, env('CLIENT_ID'), undefined, client.None(), { execute: [client.allowInsecureRequests] });
+  const md = config.serverMetadata();
+  report.discovery = { userinfo_endpoint: md.userinfo_endpoint, subject_types_supported: md.subject_types_supported,
+    id_token_signing_alg_values_supported: md.id_token_signing_alg_values_supported };
+  const verifier = client.randomPKCECodeVerifier();
+  const nonce = client.randomNonce();
+  const state = client.randomState();
+  const authURL = client.buildAuthorizationUrl(config, {
+    redirect_uri: REDIRECT, scope: `openid email profile ${env('MCP_SCOPE', 'mcp:tools')}`, nonce, state,
+    code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    resource: env('MCP_URL'), prompt: 'select_account consent', login_hint: env('LOGIN_USER'),
+  });
+  const { callback, steps } = await signIn(authURL, REDIRECT, { username: env('LOGIN_USER'), password: env('LOGIN_PASSWORD') });
+  report.steps = steps;
+  const tokens = await client.authorizationCodeGrant(config, callback, {
+    pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true,
+  }, { resource: env('MCP_URL') });
+  const claims = tokens.claims();
+  report.id_token_claims = claims;
+  report.userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
+}
+
+try {
+  await main();
+  report.ok = true;
+} catch (e) {
+  report.ok = false;
+  report.error = String(e?.stack ?? e);
+  process.exitCode = 1;
+}
+console.log(JSON.stringify(report));
