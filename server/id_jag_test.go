@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -158,3 +159,23 @@ func mustReq(t *testing.T, u string) *http.Request {
 }
 
 func toJSON(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// TestIDJAGReplayAfterSweepAndClockStep: a used jti stays refused when the
+// sweeper has run and the clock then steps back before the assertion's exp.
+func TestIDJAGReplayAfterSweepAndClockStep(t *testing.T) {
+	e := newJAGEnv(t, identity.Admission{})
+	a := e.assertion(nil)
+	if resp, body := e.exchangeJAG(a, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first use: %d %v", resp.StatusCode, body)
+	}
+	e.clock.Advance(6 * time.Minute) // past exp
+	if _, err := e.store.Sweep(context.Background(), e.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(-5 * time.Minute) // a backward step: exp is ahead again
+	resp, body := e.exchangeJAG(a, nil)
+	wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
+	if d, _ := body["error_description"].(string); !strings.Contains(d, "replay") {
+		t.Fatalf("error_description %q", d)
+	}
+}

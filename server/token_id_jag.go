@@ -64,10 +64,11 @@ func (s *Server) exchangeIDJAG(c echo.Context, client *oauth.Client, form url.Va
 // AuditIDJAGAccepted: an ID-JAG was exchanged for an access token.
 const AuditIDJAGAccepted = "id_jag_accepted"
 
-// useIDJAGID records the assertion's jti until it expires: an assertion
-// is single use (RFC 7523 §3 rule 7).
+// useIDJAGID records the assertion's jti past its expiry (as client
+// assertions do, so a clock stepping back cannot revive it): an assertion
+// is single use (RFC 7523 §3 rule 7). jtis are kept per issuer.
 func (s *Server) useIDJAGID(ctx context.Context, c *idJAGClaims) error {
-	err := s.store.UseAssertionID(ctx, "id-jag "+c.Issuer, c.ID, c.Expiry.Time().Add(assertionLeeway))
+	err := s.store.UseAssertionID(ctx, "id-jag "+c.Issuer, c.ID, c.Expiry.Time().Add(assertionLeeway+assertionIDKeep))
 	if errors.Is(err, store.ErrConflict) {
 		return jagFail("replay", "jti was already used (replay)")
 	}
