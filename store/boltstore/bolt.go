@@ -89,9 +89,15 @@ func Open(dir string, opts Options) (*Store, error) {
 // init creates the buckets and checks or records the schema version.
 func (s *Store) init() error {
 	return s.update(func(tx *bolt.Tx) error {
+		newConsentIndex := tx.Bucket(bucketConsentByClnt) == nil
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		if newConsentIndex {
+			if err := indexConsentsByClient(tx); err != nil {
+				return fmt.Errorf("index consents by client: %w", err)
 			}
 		}
 		meta := tx.Bucket(bucketMeta)

@@ -17,7 +17,8 @@ import (
 // expiry index entry names a record that carries that expiry, and the
 // secondary indexes (users by name, sessions by user, grants by user and
 // by client) match their records both ways. Every write keeps these in one
-// transaction, so a violation means a write half-happened. It returns
+// transaction, so a violation means a write half-happened. Consents are
+// checked against consents_by_client too. It returns
 // every problem found, joined, or nil.
 func (s *Store) Check() error {
 	return s.db.View(checkTx)
@@ -135,6 +136,7 @@ func ownerField(field string) func(json.RawMessage) (string, error) {
 }
 
 func (c *checker) indexes() {
+	c.consentIndex()
 	for _, ix := range []index{
 		{bucketSessionByUser, sessionsTable, ownerField("user_id")},
 		{bucketGrantByUser, grantsTable, ownerField("user_id")},
@@ -196,6 +198,28 @@ func (c *checker) ownerIndex(ix index) {
 		}
 		if entries.Get(indexKey(owner, string(id))) == nil {
 			c.fail("%s %q: missing from %s", ix.table.name, id, ix.bucket)
+		}
+		return nil
+	})
+}
+
+// consentIndex checks consents (user\0client) against consents_by_client
+// (client\0user), both ways.
+func (c *checker) consentIndex() {
+	consents, idx := c.tx.Bucket(bucketConsents), c.tx.Bucket(bucketConsentByClnt)
+	swap := func(k []byte) []byte {
+		a, b, _ := bytes.Cut(k, []byte{0})
+		return indexKey(string(b), string(a))
+	}
+	_ = consents.ForEach(func(k, _ []byte) error {
+		if idx.Get(swap(k)) == nil {
+			c.fail("consents %q: missing from consents_by_client", k)
+		}
+		return nil
+	})
+	_ = idx.ForEach(func(k, _ []byte) error {
+		if consents.Get(swap(k)) == nil {
+			c.fail("consents_by_client %q: no consent", k)
 		}
 		return nil
 	})

@@ -12,8 +12,10 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// clientsTable removes the dedup entry and revokes the client's grants
-// whenever a client record goes, whether deleted or swept after expiry.
+// clientsTable removes the dedup entry, revokes the client's grants and
+// deletes the users' consents to it whenever a client record goes,
+// whether deleted or swept after expiry: client IDs are never reused, so
+// a consent to a client that is gone would only take up space forever.
 var clientsTable = appendOnly(newTable(bucketClients, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
 	var c store.RegisteredClient
 	if err := json.Unmarshal(value, &c); err != nil {
@@ -24,7 +26,10 @@ var clientsTable = appendOnly(newTable(bucketClients, func(tx *bolt.Tx, now time
 			return err
 		}
 	}
-	return revokeClientGrants(tx, now, string(key))
+	if err := revokeClientGrants(tx, now, string(key)); err != nil {
+		return err
+	}
+	return deleteClientConsents(tx, now, string(key))
 }))
 
 var iatTable = newTable(bucketIATs, nil)

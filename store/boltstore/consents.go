@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"time"
@@ -10,9 +11,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// Consents are keyed user\0client, so a prefix scan lists a user's.
+// Consents are keyed user\0client, so a prefix scan lists a user's;
+// consents_by_client (client\0user) finds a client's, so that they go
+// when a registered client does.
 var (
-	consentsTable   = newTable(bucketConsents, nil)
+	consentsTable = newTable(bucketConsents, func(tx *bolt.Tx, _ time.Time, key, _ []byte) error {
+		user, client, _ := bytes.Cut(key, []byte{0})
+		return tx.Bucket(bucketConsentByClnt).Delete(indexKey(string(client), string(user)))
+	})
 	assertionsTable = newTable(bucketAssertions, nil)
 )
 
@@ -22,9 +28,52 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 		return fmt.Errorf("consent: user and client are required")
 	}
 	return s.update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bucketConsentByClnt).Put(indexKey(c.ClientID, c.UserID), nil); err != nil {
+			return err
+		}
 		return consentsTable.put(tx, indexKey(c.UserID, c.ClientID), time.Time{}, c)
 	})
 }
+
+// deleteClientConsents removes every user's consent to a client.
+func deleteClientConsents(tx *bolt.Tx, now time.Time, clientID string) error {
+	prefix := indexKey(clientID, "")
+	for _, k := range prefixKeys(tx, bucketConsentByClnt, prefix) {
+		if err := consentsTable.del(tx, now, indexKey(string(k[len(prefix):]), clientID)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// indexConsentsByClient fills consents_by_client for consents stored
+// before the index existed (it is created empty on the first open by a
+// version that has it), and drops the consents to registered clients
+// that were deleted before consents went with them.
+func indexConsentsByClient(tx *bolt.Tx) error {
+	idx, consents, clients := tx.Bucket(bucketConsentByClnt), tx.Bucket(bucketConsents), tx.Bucket(bucketClients)
+	var orphans [][]byte
+	err := consents.ForEach(func(k, _ []byte) error {
+		user, client, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return nil
+		}
+		if bytes.HasPrefix(client, []byte(registeredPrefix)) && clients.Get(client) == nil {
+			orphans = append(orphans, bytes.Clone(k))
+			return nil
+		}
+		return idx.Put(indexKey(string(client), string(user)), nil)
+	})
+	for _, k := range orphans {
+		if err == nil {
+			err = consents.Delete(k)
+		}
+	}
+	return err
+}
+
+// registeredPrefix starts every dynamically registered client's ID.
+const registeredPrefix = "dcr_"
 
 // Consent returns the user's consent for the client.
 func (s *Store) Consent(ctx context.Context, userID, clientID string) (store.Consent, error) {

@@ -28,6 +28,7 @@ var (
 	bucketRefresh       = []byte("refresh_tokens")
 	bucketRevokedAT     = []byte("revoked_access_tokens")
 	bucketConsents      = []byte("consents")
+	bucketConsentByClnt = []byte("consents_by_client")
 	bucketAssertions    = []byte("assertion_ids")
 	bucketClients       = []byte("dcr_clients")
 	bucketClientDedup   = []byte("dcr_client_dedup")
@@ -42,7 +43,7 @@ var allBuckets = [][]byte{
 	bucketMeta, bucketExpiry, bucketKeys, bucketUsers, bucketUsersByName,
 	bucketSessions, bucketSessionByUser, bucketCodes, bucketGrants,
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
-	bucketConsents, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
+	bucketConsents, bucketConsentByClnt, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
 	bucketIdentities, bucketIdentByUser,
 }
 

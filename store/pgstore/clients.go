@@ -131,7 +131,11 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("client %s: %w", id, store.ErrNotFound)
 		}
-		_, err = revokeGrants(ctx, tx, "client_id = @id", args)
+		if _, err = revokeGrants(ctx, tx, "client_id = @id", args); err != nil {
+			return err
+		}
+		// Client IDs are never reused: its consents would only take up space.
+		_, err = tx.Exec(ctx, "DELETE FROM consents WHERE client_id = @id", args)
 		return err
 	})
 }

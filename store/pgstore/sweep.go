@@ -16,7 +16,7 @@ import (
 const SweepBatch = 1000
 
 // sweptTables are the tables with an expires_at column the sweeper clears
-// (dcr_clients is handled apart: its grants go with it).
+// (dcr_clients is handled apart: its grants and consents go with it).
 var sweptTables = []string{
 	"sessions", "auth_codes", "grants", "refresh_tokens", "revoked_access_tokens",
 	"assertion_ids", "dcr_initial_tokens", "signing_keys", "login_failures",
@@ -104,7 +104,10 @@ func sweepClients(ctx context.Context, conn *pgxpool.Conn, now time.Time) ([]str
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		_, err = revokeGrants(ctx, tx, "client_id = ANY(@ids)", pgx.NamedArgs{"ids": ids, "now": now})
+		if _, err = revokeGrants(ctx, tx, "client_id = ANY(@ids)", pgx.NamedArgs{"ids": ids, "now": now}); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, "DELETE FROM consents WHERE client_id = ANY($1)", ids)
 		return err
 	})
 	return ids, err

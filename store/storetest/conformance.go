@@ -38,6 +38,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentRefreshGrace", testConcurrentRefreshGrace},
 		{"GrantExpiryAndIndexes", testGrantExpiryAndIndexes},
 		{"Consents", testConsents},
+		{"ClientConsentsGo", testClientConsentsGo},
 		{"DeleteUserCascades", testDeleteUserCascades},
 		{"AssertionReplay", testAssertionReplay},
 		{"Clients", testClients},
