@@ -114,6 +114,9 @@ func (d *docHost) addClient(t testing.TB, name string, redirectURIs ...string) s
 		"grant_types":                []string{"authorization_code", "refresh_token"},
 		"response_types":             []string{"code"},
 		"token_endpoint_auth_method": "none",
+		// What real agents declare: the scope they use first. It is no
+		// ceiling, so the TS SDK v2 steps up past it.
+		"scope": mcpScope,
 	}, "", "  ")
 	if err != nil {
 		t.Fatal(err)

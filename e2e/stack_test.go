@@ -18,6 +18,9 @@ const (
 	testPassword = "correct horse battery staple"
 	// mcpScope is what the demo MCP server requires on every request.
 	mcpScope = "mcp:tools"
+	// writeScope is what the demo's write_note tool needs on top of
+	// mcpScope: calling it with an mcpScope token is the step-up.
+	writeScope = "mcp:write"
 	// driverRedirect is the loopback redirect URI of every headless driver:
 	// nothing listens there, the drivers stop at the redirect to it.
 	driverRedirect = "http://127.0.0.1:53682/callback"
@@ -90,7 +93,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "issuer: %s\nlisten: 127.0.0.1:%d\ndata_dir: %s\n", s.issuer, ghPort, filepath.Join(dir, "data"))
 	fmt.Fprintf(&cfg, "log:\n  level: debug\n")
-	fmt.Fprintf(&cfg, "resources:\n  - uri: %s\n    scopes: [%s]\n", s.mcpURL, mcpScope)
+	fmt.Fprintf(&cfg, "resources:\n  - uri: %s\n    scopes: [%s, %s]\n", s.mcpURL, mcpScope, writeScope)
 	if opts.resourceClaims != "" {
 		fmt.Fprintf(&cfg, "    claims: %s\n", opts.resourceClaims)
 	}
@@ -129,7 +132,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	waitHTTP(t, s.gatehouse, s.issuer+"/readyz")
 	s.mcp = startProc(t, name+"-demo-mcp", nil, nil, demoMCPBin,
 		"--listen", fmt.Sprintf("127.0.0.1:%d", mcpPort), "--issuer", s.issuer,
-		"--resource", s.mcpURL, "--scope", mcpScope, "--log-level", "debug")
+		"--resource", s.mcpURL, "--scope", mcpScope, "--write-scope", writeScope, "--log-level", "debug")
 	waitHTTP(t, s.mcp, fmt.Sprintf("http://127.0.0.1:%d/.well-known/oauth-protected-resource%s", mcpPort, mcpPath))
 	return s
 }

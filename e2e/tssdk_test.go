@@ -51,6 +51,24 @@ type tsReport struct {
 		Status int    `json:"status"`
 		Error  string `json:"error"`
 	} `json:"old_refresh_replay"`
+	StepUp *tsStepUp `json:"step_up"`
+}
+
+// tsStepUp is what the driver saw of a step-up authorization.
+type tsStepUp struct {
+	Refused              string            `json:"refused"`
+	RequestsFrom         int               `json:"requests_from"`
+	Redirects            int               `json:"redirects"`
+	ScopeHeld            string            `json:"scope_held"`
+	AuthorizationRequest map[string]string `json:"authorization_request"`
+	Pages                []seenPage        `json:"pages"`
+	CallbackHasCode      bool              `json:"callback_has_code"`
+	TokenScope           string            `json:"token_scope"`
+	AccessChanged        bool              `json:"access_changed"`
+	Result               map[string]any    `json:"result"`
+	IsError              bool              `json:"is_error"`
+	WhoamiScopes         []string          `json:"whoami_scopes"`
+	Add                  map[string]any    `json:"add"`
 }
 
 // tsRequest is one request the SDK made, as e2e/node/lib/recorder.mjs saw it.
@@ -66,6 +84,7 @@ type tsRequest struct {
 	JSON               map[string]any    `json:"json"`
 	Response           map[string]any    `json:"response"`
 	CacheControl       string            `json:"cache_control"`
+	WWWAuthenticate    string            `json:"www_authenticate"`
 	Error              string            `json:"error"`
 }
 
@@ -91,6 +110,9 @@ type whoami struct {
 func testTSSDK(t *testing.T, st *stack, sdk, cimdURL string) {
 	env := []string{"SDK=" + sdk, "MCP_URL=" + st.mcpURL, "ISSUER=" + st.issuer, "REDIRECT_URL=" + driverRedirect,
 		"LOGIN_USER=" + testUser, "LOGIN_PASSWORD=" + testPassword, "CLIENT_METADATA_URL=" + cimdURL}
+	if sdk == "v2" {
+		env = append(env, "STEP_UP_TOOL=write_note")
+	}
 	var r tsReport
 	runNode(t, "ts-sdk.mjs", env, &r)
 	if !r.OK {
@@ -151,6 +173,11 @@ func testTSSDK(t *testing.T, st *stack, sdk, cimdURL string) {
 			if reg.JSON["application_type"] != "native" {
 				t.Errorf("v2 registration body application_type = %v, want native (did the SDK change?)", reg.JSON["application_type"])
 			}
+			// v2 registers with the scope of the first challenge, so its
+			// step-up asks for a scope it never registered.
+			if sc, _ := reg.JSON["scope"].(string); !slices.Contains(strings.Fields(sc), mcpScope) || slices.Contains(strings.Fields(sc), writeScope) {
+				t.Errorf("v2 registration scope = %q, want %s without %s (did the SDK change?)", sc, mcpScope, writeScope)
+			}
 		}
 	}
 
@@ -170,9 +197,14 @@ func testTSSDK(t *testing.T, st *stack, sdk, cimdURL string) {
 		t.Errorf("callback: %+v, want a code, the state and iss %s", r.Callback, st.issuer)
 	}
 
+	// Everything before the step-up (which has its own checks).
+	before := r.Requests
+	if r.StepUp != nil && r.StepUp.RequestsFrom <= len(before) {
+		before = before[:r.StepUp.RequestsFrom]
+	}
 	// The code exchange: one request, public client, no-store.
 	var exchanges []tsRequest
-	for _, q := range r.Requests {
+	for _, q := range before {
 		if q.path() == "/token" && q.Form["grant_type"] == "authorization_code" {
 			exchanges = append(exchanges, q)
 		}
@@ -218,7 +250,7 @@ func testTSSDK(t *testing.T, st *stack, sdk, cimdURL string) {
 		t.Errorf("add(40,2) after the refresh = %v", r.AddAfterRefresh)
 	}
 	var seq []string
-	for _, q := range r.Requests[rf.RequestsFrom:] {
+	for _, q := range before[min(rf.RequestsFrom, len(before)):] {
 		switch {
 		case q.path() == "/token":
 			seq = append(seq, "token:"+q.Form["grant_type"])
@@ -239,6 +271,65 @@ func testTSSDK(t *testing.T, st *stack, sdk, cimdURL string) {
 	}
 	if rr := r.OldRefreshReplay; rr.Status != 400 || rr.Error != "invalid_grant" {
 		t.Errorf("replaying the rotated-out refresh token: %+v, want 400 invalid_grant", rr)
+	}
+	if sdk == "v2" {
+		checkStepUp(t, st, r)
+	}
+}
+
+// checkStepUp: the TS SDK v2 called write_note with an mcp:tools token,
+// got the 403 step-up challenge, re-authorized under the same client_id
+// for both scopes (approving only the new one), and the call then worked.
+func checkStepUp(t *testing.T, st *stack, r tsReport) {
+	t.Helper()
+	su := r.StepUp
+	if su == nil {
+		t.Fatal("the driver did not run the step-up")
+	}
+	if held := strings.Fields(su.ScopeHeld); !slices.Contains(held, mcpScope) || slices.Contains(held, writeScope) {
+		t.Errorf("the first token response's scope = %q, want %s without %s (the SDK computes the step-up from it)", su.ScopeHeld, mcpScope, writeScope)
+	}
+	var challenge *tsRequest
+	for i, q := range r.Requests[su.RequestsFrom:] {
+		if q.Status == 403 && strings.HasSuffix(q.path(), "/mcp") {
+			challenge = &r.Requests[su.RequestsFrom+i]
+			break
+		}
+	}
+	wantChallenge := `error="insufficient_scope"`
+	if challenge == nil || !strings.Contains(challenge.WWWAuthenticate, wantChallenge) ||
+		!strings.Contains(challenge.WWWAuthenticate, `scope="`+mcpScope+" "+writeScope+`"`) ||
+		!strings.Contains(challenge.WWWAuthenticate, "resource_metadata=") {
+		t.Fatalf("no 403 step-up challenge from the demo server: %+v", challenge)
+	}
+	ar := su.AuthorizationRequest
+	if got := strings.Fields(ar["scope"]); !slices.Contains(got, mcpScope) || !slices.Contains(got, writeScope) {
+		t.Errorf("step-up authorization request scope %q, want %s and %s", ar["scope"], mcpScope, writeScope)
+	}
+	if ar["client_id"] != r.ClientID || ar["resource"] != st.mcpURL {
+		t.Errorf("step-up authorization request %v: want the same client_id %s and resource", ar, r.ClientID)
+	}
+	if su.Redirects != 1 || !su.CallbackHasCode {
+		t.Errorf("step-up: %d authorizations, code %v; want one, with a code", su.Redirects, su.CallbackHasCode)
+	}
+	var consent string
+	for _, p := range su.Pages {
+		if p.Kind == "consent" {
+			consent = p.Text
+		}
+	}
+	if !strings.Contains(consent, writeScope+" new") || strings.Contains(consent, mcpScope+" new") ||
+		!strings.Contains(consent, "You allowed this application before") {
+		t.Errorf("the step-up consent page does not ask only for %s: %s", writeScope, consent)
+	}
+	if got := strings.Fields(su.TokenScope); !slices.Contains(got, mcpScope) || !slices.Contains(got, writeScope) || !su.AccessChanged {
+		t.Errorf("stepped-up token scope %q (new token %v), want %s and %s", su.TokenScope, su.AccessChanged, mcpScope, writeScope)
+	}
+	if su.IsError || su.Result["saved"] == nil {
+		t.Errorf("write_note after the step-up: %+v", su.Result)
+	}
+	if !slices.Contains(su.WhoamiScopes, writeScope) || !slices.Contains(su.WhoamiScopes, mcpScope) || su.Add["sum"] != 3.0 {
+		t.Errorf("after the step-up: whoami scopes %v, add %v", su.WhoamiScopes, su.Add)
 	}
 }
 

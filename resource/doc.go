@@ -17,6 +17,9 @@
 //     at once; the verifier then fails closed when it cannot ask.
 //   - Verifier.Middleware and Verifier.EchoMiddleware: the HTTP layer, with
 //     the verified Claims in the request context (ClaimsFrom).
+//   - Verifier.ToolMiddleware: the same for an MCP endpoint whose tools
+//     need more scopes than the endpoint, answering a tools/call without
+//     them with the 403 insufficient_scope step-up challenge.
 //   - Verifier.MetadataHandler and the Mount helpers: the RFC 9728 document
 //     at both well-known paths MCP clients probe.
 //

@@ -43,14 +43,15 @@ func newApp(cfg config, logger *slog.Logger) (*app, error) {
 	a.streams, a.cancelStreams = context.WithCancel(context.Background())
 
 	mcpServer := mcp.NewServer(&mcp.Implementation{Name: "gatehouse-demo-mcp", Version: "1.0.0"}, &mcp.ServerOptions{Logger: logger})
-	addTools(mcpServer)
+	addTools(mcpServer, cfg.WriteScope)
 	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return mcpServer },
 		&mcp.StreamableHTTPOptions{Logger: logger})
 
 	// The endpoint: CORS for browser-based clients, then the resource
 	// middleware (every request needs a token for this resource with the
-	// scopes), then the SDK's session binding, then MCP.
-	endpoint := cors(v.Middleware(cfg.Scopes...)(bindSessions(a.endStreams(streamable))))
+	// scopes, and a call of write_note its extra scope: the step-up
+	// challenge), then the SDK's session binding, then MCP.
+	endpoint := cors(v.ToolMiddleware(cfg.toolScopes(), cfg.Scopes...)(bindSessions(a.endStreams(streamable))))
 	path := u.EscapedPath()
 	switch path {
 	case "", "/":
@@ -87,7 +88,7 @@ func (a *app) serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	a.log.Info("serving MCP", "endpoint", a.cfg.Resource, "listen", ln.Addr().String(), "issuer", a.cfg.Issuer,
-		"metadata", a.verifier.MetadataURL(), "required_scopes", a.cfg.Scopes)
+		"metadata", a.verifier.MetadataURL(), "required_scopes", a.cfg.Scopes, "write_scope", a.cfg.WriteScope)
 
 	select {
 	case err := <-errc:

@@ -1,5 +1,6 @@
 // Command gatehouse-demo-mcp is a small MCP server protected by Gatehouse:
-// a streamable-HTTP endpoint with two tools (whoami, add) that accepts only
+// a streamable-HTTP endpoint with three tools (whoami, add, and write_note,
+// which needs one more scope: MCP step-up authorization) that accepts only
 // Gatehouse access tokens issued for it, and publishes the RFC 9728
 // metadata that leads MCP clients to Gatehouse. It shows the resource
 // package in use; see docs/resource-servers.md.
@@ -17,6 +18,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -43,9 +45,13 @@ type config struct {
 	Resource string
 	// Scopes are required on every MCP request, and advertised as the
 	// metadata's scopes_supported.
-	Scopes   []string
-	JWKSURL  string
-	LogLevel slog.Level
+	Scopes []string
+	// WriteScope is what the write_note tool needs on top of Scopes; a
+	// token without it gets the 403 insufficient_scope step-up challenge.
+	// Empty: write_note needs nothing more.
+	WriteScope string
+	JWKSURL    string
+	LogLevel   slog.Level
 	// Leeway is the clock skew allowed on exp, nbf and iat.
 	Leeway time.Duration
 	// Introspect turns on the resource package's RFC 7662 mode, with the
@@ -67,6 +73,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.Resource, "resource", "http://127.0.0.1:9000/mcp",
 		"this server's MCP endpoint URL: the audience tokens must carry; configure the same URI as a resources[].uri in Gatehouse")
 	fs.StringVar(&scope, "scope", "mcp:tools", "space-separated scopes every MCP request needs (empty: a valid token suffices)")
+	fs.StringVar(&cfg.WriteScope, "write-scope", "mcp:write",
+		"the scope the write_note tool needs on top of --scope; calling it without answers 403 insufficient_scope, the step-up challenge (empty: no extra scope)")
 	fs.StringVar(&cfg.JWKSURL, "jwks-url", "", "Gatehouse's JWKS URL (default: discovered from the issuer's metadata)")
 	fs.TextVar(&cfg.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.DurationVar(&cfg.Leeway, "leeway", resource.DefaultLeeway, "clock skew allowed on the token's exp, nbf and iat (0s: none; at most 5m)")
@@ -88,6 +96,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return config{}, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	cfg.Scopes = strings.Fields(scope)
+	if strings.ContainsAny(cfg.WriteScope, " \t\"\\") {
+		return config{}, fmt.Errorf("--write-scope %q is not one scope token", cfg.WriteScope)
+	}
 	if cfg.Introspect {
 		if cfg.IntrospectionClientID == "" || cfg.introspectionSecretFile == "" {
 			return config{}, errors.New("--introspect needs --introspection-client-id and --introspection-secret-file")
@@ -122,6 +133,23 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return app.serve(ctx, ln)
 }
 
+// scopesSupported is every scope the server uses, for its metadata.
+func (c config) scopesSupported() []string {
+	out := slices.Clone(c.Scopes)
+	if c.WriteScope != "" && !slices.Contains(out, c.WriteScope) {
+		out = append(out, c.WriteScope)
+	}
+	return out
+}
+
+// toolScopes are the scopes tools need on top of the endpoint's.
+func (c config) toolScopes() resource.ToolScopes {
+	if c.WriteScope == "" {
+		return resource.ToolScopes{}
+	}
+	return resource.ToolScopes{writeNoteTool: {c.WriteScope}}
+}
+
 // verifierConfig maps the flags onto the resource package.
 func verifierConfig(cfg config, logger *slog.Logger) resource.Config {
 	leeway := cfg.Leeway
@@ -132,7 +160,7 @@ func verifierConfig(cfg config, logger *slog.Logger) resource.Config {
 		Resource:        cfg.Resource,
 		Issuer:          cfg.Issuer,
 		JWKSURL:         cfg.JWKSURL,
-		ScopesSupported: cfg.Scopes,
+		ScopesSupported: cfg.scopesSupported(),
 		Leeway:          leeway,
 		Logger:          logger,
 		ResourceName:    "Gatehouse demo MCP server",

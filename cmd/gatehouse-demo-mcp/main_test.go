@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 	"golang.org/x/oauth2/clientcredentials"
@@ -129,7 +130,7 @@ func startDemo(t *testing.T, extraFlags ...string) *demo {
 	}
 	d := &demo{endpoint: "http://" + ln.Addr().String() + "/mcp", logs: &syncBuffer{}, done: make(chan error, 1)}
 	d.issuer = startGatehouse(t,
-		server.Resource{URI: d.endpoint, Scopes: []string{"mcp:tools", "mcp:admin"}},
+		server.Resource{URI: d.endpoint, Scopes: []string{"mcp:tools", "mcp:admin", "mcp:write"}},
 		server.Resource{URI: "http://127.0.0.1:9/other", Scopes: []string{"mcp:tools"}})
 	cfg, err := parseFlags(append([]string{"--issuer", d.issuer, "--resource", d.endpoint, "--log-level", "debug"}, extraFlags...), io.Discard)
 	if err != nil {
@@ -268,7 +269,7 @@ func TestDemoRefusals(t *testing.T) {
 	// The metadata the challenge points to leads to Gatehouse, at both
 	// well-known paths, and the SDK's own fetcher accepts it.
 	prm, err := oauthex.GetProtectedResourceMetadata(context.Background(), metadataURL, d.endpoint, http.DefaultClient)
-	if err != nil || !slices.Equal(prm.AuthorizationServers, []string{d.issuer}) || !slices.Equal(prm.ScopesSupported, []string{"mcp:tools"}) {
+	if err != nil || !slices.Equal(prm.AuthorizationServers, []string{d.issuer}) || !slices.Equal(prm.ScopesSupported, []string{"mcp:tools", "mcp:write"}) {
 		t.Fatalf("metadata: %v %+v", err, prm)
 	}
 	root := strings.Replace(d.endpoint, "/mcp", "/.well-known/oauth-protected-resource", 1)
@@ -351,7 +352,7 @@ func TestFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Listen != "127.0.0.1:9000" || cfg.Issuer != "http://localhost:8080" || cfg.Resource != "http://127.0.0.1:9000/mcp" ||
-		!slices.Equal(cfg.Scopes, []string{"mcp:tools"}) || cfg.LogLevel != slog.LevelInfo {
+		!slices.Equal(cfg.Scopes, []string{"mcp:tools"}) || cfg.WriteScope != "mcp:write" || cfg.LogLevel != slog.LevelInfo {
 		t.Errorf("defaults %+v", cfg)
 	}
 	if cfg, _ := parseFlags([]string{"--scope", " a  b ", "--log-level", "warn"}, io.Discard); !slices.Equal(cfg.Scopes, []string{"a", "b"}) || cfg.LogLevel != slog.LevelWarn {
@@ -359,6 +360,12 @@ func TestFlags(t *testing.T) {
 	}
 	if cfg, _ := parseFlags([]string{"--scope", ""}, io.Discard); len(cfg.Scopes) != 0 {
 		t.Errorf("--scope '': %v", cfg.Scopes)
+	}
+	if _, err := parseFlags([]string{"--write-scope", "a b"}, io.Discard); err == nil {
+		t.Error("--write-scope with two scopes accepted")
+	}
+	if cfg, _ := parseFlags([]string{"--write-scope", ""}, io.Discard); len(cfg.toolScopes()) != 0 || !slices.Equal(cfg.scopesSupported(), []string{"mcp:tools"}) {
+		t.Errorf("--write-scope '': %+v", cfg)
 	}
 	if _, err := parseFlags([]string{"extra"}, io.Discard); err == nil {
 		t.Error("extra arguments accepted")
@@ -442,5 +449,96 @@ func TestDemoIntrospection(t *testing.T) {
 				t.Fatalf("revoked token offline: %d, want 200 (offline verification cannot see revocation)", resp.StatusCode)
 			}
 		})
+	}
+}
+
+// TestDemoStepUp: write_note needs mcp:write on top of mcp:tools. A token
+// with mcp:tools calls the other tools; calling write_note gets the 403
+// step-up challenge, built by the resource package, naming both scopes;
+// a token with both saves the note.
+func TestDemoStepUp(t *testing.T) {
+	d := startDemo(t)
+	call := func(tok string) (*http.Response, map[string]string) {
+		body := `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"write_note","arguments":{"text":"hello"}}}`
+		req, _ := http.NewRequest(http.MethodPost, d.endpoint, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		chs, _ := oauthex.ParseWWWAuthenticate(resp.Header.Values("WWW-Authenticate"))
+		if len(chs) == 0 {
+			return resp, nil
+		}
+		return resp, chs[0].Params
+	}
+	basic := token(t, d.issuer, "svc", d.endpoint, "mcp:tools")
+	resp, params := call(basic)
+	metadataURL := strings.Replace(d.endpoint, "/mcp", "/.well-known/oauth-protected-resource/mcp", 1)
+	if resp.StatusCode != 403 || params["error"] != "insufficient_scope" || params["scope"] != "mcp:tools mcp:write" ||
+		params["resource_metadata"] != metadataURL {
+		t.Fatalf("write_note with mcp:tools only: %d %q", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+	// The same token still serves the tools that need nothing more.
+	cs, err := d.connect(t, basic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "add", Arguments: map[string]any{"a": 1, "b": 1}})
+	if err != nil || res.IsError {
+		t.Fatalf("add with mcp:tools: %v %+v", err, res)
+	}
+	cs.Close()
+	// A stepped-up token calls write_note through the SDK client.
+	cs, err = d.connect(t, token(t, d.issuer, "svc", d.endpoint, "mcp:tools", "mcp:write"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cs.Close()
+	for want := 1.0; want <= 2; want++ {
+		res, err = cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "write_note", Arguments: map[string]any{"text": "hello"}})
+		if err != nil || res.IsError {
+			t.Fatalf("write_note with mcp:write: %v %+v", err, res)
+		}
+		if sc, _ := res.StructuredContent.(map[string]any); sc["saved"] != want {
+			t.Fatalf("write_note = %+v, want saved %v", res.StructuredContent, want)
+		}
+	}
+}
+
+// TestWriteNoteChecksItsScope: the tool refuses a token without the scope
+// even when a request reaches it past the middleware, and bounds notes.
+func TestWriteNoteChecksItsScope(t *testing.T) {
+	n := &notes{scope: "mcp:write", bySubject: map[string][]string{}}
+	with := func(scopes ...string) *mcp.CallToolRequest {
+		c := &resource.Claims{Subject: "usr_1", Scopes: scopes}
+		return &mcp.CallToolRequest{Extra: &mcp.RequestExtra{TokenInfo: &auth.TokenInfo{Extra: map[string]any{claimsKey: c}}}}
+	}
+	tests := []struct {
+		name string
+		req  *mcp.CallToolRequest
+		text string
+		ok   bool
+	}{
+		{"no token information", &mcp.CallToolRequest{}, "x", false},
+		{"without the scope", with("mcp:tools"), "x", false},
+		{"empty note", with("mcp:tools", "mcp:write"), "", false},
+		{"note too long", with("mcp:tools", "mcp:write"), strings.Repeat("é", maxNoteLen+1), false},
+		{"with the scope", with("mcp:tools", "mcp:write"), strings.Repeat("é", maxNoteLen), true},
+	}
+	for _, tt := range tests {
+		_, _, err := n.write(context.Background(), tt.req, writeNoteInput{Text: tt.text})
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: err = %v, want ok %v", tt.name, err, tt.ok)
+		}
+	}
+	for range 2 * maxNotes {
+		n.write(context.Background(), with("mcp:write"), writeNoteInput{Text: "x"})
+	}
+	if got := len(n.bySubject["usr_1"]); got != maxNotes {
+		t.Errorf("%d notes kept, want %d", got, maxNotes)
 	}
 }

@@ -5,12 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/gatehouse-dev/gatehouse/resource"
 )
 
-func addTools(s *mcp.Server) {
+// writeNoteTool is the tool that needs the extra scope (--write-scope).
+const writeNoteTool = "write_note"
+
+func addTools(s *mcp.Server, writeScope string) {
 	mcp.AddTool(s, &mcp.Tool{
 		Name:        "whoami",
 		Description: "Who the access token says the caller is: subject, OAuth client, granted scopes, audience and expiry.",
@@ -19,6 +27,12 @@ func addTools(s *mcp.Server) {
 		Name:        "add",
 		Description: "Adds two numbers.",
 	}, add)
+	n := &notes{bySubject: map[string][]string{}, scope: writeScope}
+	mcp.AddTool(s, &mcp.Tool{
+		Name: writeNoteTool,
+		Description: "Saves a short note for the caller (kept in memory, the last " + strconv.Itoa(maxNotes) + "). " +
+			"Needs the scope " + writeScope + " on top of the endpoint's: a token without it is answered with the step-up challenge.",
+	}, n.write)
 }
 
 type whoamiOutput struct {
@@ -64,4 +78,51 @@ func add(_ context.Context, _ *mcp.CallToolRequest, in addInput) (*mcp.CallToolR
 		return nil, addOutput{}, fmt.Errorf("%g + %g overflows", in.A, in.B)
 	}
 	return nil, addOutput{Sum: sum}, nil
+}
+
+// maxNotes and maxNoteLen bound what write_note keeps per subject.
+const (
+	maxNotes   = 10
+	maxNoteLen = 1000
+)
+
+// notes is write_note's memory.
+type notes struct {
+	scope     string
+	mu        sync.Mutex
+	bySubject map[string][]string
+}
+
+type writeNoteInput struct {
+	Text string `json:"text" jsonschema:"the note (at most 1000 characters)"`
+}
+
+type writeNoteOutput struct {
+	Saved int `json:"saved" jsonschema:"how many notes the caller has now"`
+}
+
+// write saves a note. The HTTP middleware already answered a token without
+// the scope with the 403 step-up challenge; the check here keeps the tool
+// safe even if a request reached it some other way.
+func (n *notes) write(_ context.Context, req *mcp.CallToolRequest, in writeNoteInput) (*mcp.CallToolResult, writeNoteOutput, error) {
+	var c *resource.Claims
+	if req.Extra != nil {
+		c, _ = claimsOf(req.Extra.TokenInfo)
+	}
+	switch {
+	case c == nil:
+		return nil, writeNoteOutput{}, errors.New("no token information for this request")
+	case n.scope != "" && !c.HasScope(n.scope):
+		return nil, writeNoteOutput{}, fmt.Errorf("the token lacks the scope %s", n.scope)
+	case in.Text == "" || utf8.RuneCountInString(in.Text) > maxNoteLen:
+		return nil, writeNoteOutput{}, fmt.Errorf("a note is 1 to %d characters", maxNoteLen)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	list := append(n.bySubject[c.Subject], in.Text)
+	if len(list) > maxNotes {
+		list = list[len(list)-maxNotes:]
+	}
+	n.bySubject[c.Subject] = list
+	return nil, writeNoteOutput{Saved: len(list)}, nil
 }

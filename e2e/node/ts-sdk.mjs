@@ -24,6 +24,9 @@ const MCP_URL = env('MCP_URL');
 const ISSUER = env('ISSUER');
 const REDIRECT = env('REDIRECT_URL', 'http://127.0.0.1:53682/callback');
 const CIMD_URL = process.env.CLIENT_METADATA_URL || undefined;
+// STEP_UP_TOOL names a tool that needs one more scope than the endpoint:
+// the driver then calls it and follows the SDK through the step-up.
+const STEP_UP_TOOL = process.env.STEP_UP_TOOL || undefined;
 const login = { username: env('LOGIN_USER'), password: env('LOGIN_PASSWORD') };
 
 let sdk, sdkPackage;
@@ -162,6 +165,55 @@ async function main() {
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: first.refresh_token, client_id: report.client_id }),
   });
   report.old_refresh_replay = { status: replay.status, error: (await replay.json()).error };
+
+  // 6. Step-up (MCP 2025-11-25 "Scope Challenge Handling"): the tool needs
+  //    a scope the token lacks. The server answers 403 insufficient_scope;
+  //    the SDK re-authorizes under the same client_id with the union of
+  //    the scopes it holds (the token response's scope) and the challenge's;
+  //    the user approves only what is new; the retried call succeeds.
+  if (STEP_UP_TOOL) {
+    const held = provider._tokens;
+    const redirectsBefore = provider.redirects;
+    provider.leg = undefined;
+    const mark = requests.length;
+    transport = newTransport();
+    client = newClient();
+    await client.connect(transport);
+    let refused;
+    try {
+      await client.callTool({ name: STEP_UP_TOOL, arguments: { text: 'stepped up' } });
+    } catch (e) {
+      refused = e;
+    }
+    if (!provider.leg) throw new Error(`the SDK did not re-authorize for ${STEP_UP_TOOL}: ${refused ?? 'the call succeeded'}`);
+    const leg = provider.leg;
+    await transport.finishAuth(leg.callback.searchParams);
+    await client.close(); // its event stream would keep the process alive
+    const after = provider._tokens;
+    transport = newTransport();
+    client = newClient();
+    await client.connect(transport);
+    const note = await client.callTool({ name: STEP_UP_TOOL, arguments: { text: 'stepped up' } });
+    const who = (await client.callTool({ name: 'whoami', arguments: {} })).structuredContent;
+    const sum = (await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).structuredContent;
+    await client.close();
+    report.step_up = {
+      refused: String(refused ?? ''),
+      requests_from: mark,
+      redirects: provider.redirects - redirectsBefore,
+      scope_held: held.scope,
+      authorization_request: Object.fromEntries(provider.authorizationUrl.searchParams),
+      pages: leg.pages,
+      callback_has_code: leg.callback.searchParams.has('code'),
+      token_scope: after.scope,
+      access_changed: digest(after.access_token) !== digest(held.access_token),
+      result: note.structuredContent,
+      is_error: note.isError ?? false,
+      whoami_scopes: who.scopes,
+      add: sum,
+    };
+    delete report.step_up.authorization_request.code_challenge;
+  }
 }
 
 const watchdog = setTimeout(() => { console.error('ts-sdk driver: timed out'); process.exit(2); }, 90_000);

@@ -53,6 +53,7 @@ export function recordingFetch(log) {
     }
     entry.status = res.status;
     entry.cache_control = res.headers.get('cache-control') ?? undefined;
+    entry.www_authenticate = res.headers.get('www-authenticate') ?? undefined;
     entry.content_type = res.headers.get('content-type') ?? undefined;
     if ((entry.content_type ?? '').startsWith('application/json') && !new URL(req.url).pathname.endsWith('/mcp')) {
       try { entry.response = redactJSON(await res.clone().json()); } catch { /* not JSON */ }
