@@ -118,7 +118,8 @@ func drawPanel(b *strings.Builder, p panel, top int, samples []sample, tEnd floa
 		}
 		fmt.Fprintf(b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="2" stroke-dasharray="6,4"/>`+"\n",
 			x(v.From), y(v.Start/p.scale), x(v.To), y(v.End/p.scale), color)
-		fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="end" fill="%s">%s</text>`+"\n", chartW-marginR, top+16, color, html.EscapeString(v.String()))
+		// Inside the plot's top right corner, clear of the panel title.
+		fmt.Fprintf(b, `<text x="%d" y="%.1f" text-anchor="end" fill="%s">%s</text>`+"\n", chartW-marginR-4, y0+14, color, html.EscapeString(v.String()))
 	}
 }
 

@@ -125,4 +125,11 @@ func TestChartAndCSV(t *testing.T) {
 	if lines := strings.Count(string(b), "\n"); lines != len(samples)+1 {
 		t.Fatalf("CSV has %d lines, want %d", lines, len(samples)+1)
 	}
+	back, err := readCSV(csvPath)
+	if err != nil || len(back) != len(samples) {
+		t.Fatalf("readCSV = %d samples, %v; want %d", len(back), err, len(samples))
+	}
+	if back[3].RSS != samples[3].RSS || back[3].Goroutines != samples[3].Goroutines || back[3].P99 != samples[3].P99 {
+		t.Fatalf("sample 3 read back as %+v, written as %+v", back[3], samples[3])
+	}
 }

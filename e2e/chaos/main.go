@@ -23,6 +23,8 @@ func main() {
 		ok = crashMain(ctx, os.Args[2:])
 	case "soak":
 		ok = soakMain(ctx, os.Args[2:])
+	case "chart":
+		ok = chartMain(os.Args[2:])
 	default:
 		usage()
 	}
@@ -32,7 +34,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: chaos crash [-kills N] [-workers N] | chaos soak [-d DURATION] (see -h of each)")
+	fmt.Fprintln(os.Stderr, "usage: chaos crash [-kills N] [-workers N] | chaos soak [-d DURATION] | chaos chart -csv soak.csv -o soak.svg (see -h of each)")
 	os.Exit(2)
 }
 
@@ -113,4 +115,27 @@ func applyBackend(ctx context.Context, cfg *crashConfig, backend string) (stop f
 		return pg.close, nil
 	}
 	return nil, fmt.Errorf("unknown backend %q", backend)
+}
+
+// chartMain draws a soak's CSV again (and judges it by the same rule).
+func chartMain(args []string) bool {
+	fs := flag.NewFlagSet("chart", flag.ExitOnError)
+	in := fs.String("csv", "soak.csv", "samples written by a soak")
+	out := fs.String("o", "soak.svg", "the chart to write")
+	title := fs.String("title", "Gatehouse soak", "the chart's title")
+	_ = fs.Parse(args)
+	samples, err := readCSV(*in)
+	if err != nil {
+		fatal(err)
+	}
+	verdicts := judge(samples)
+	ok := len(verdicts) > 0
+	for _, v := range verdicts {
+		logf("%s", v)
+		ok = ok && v.OK()
+	}
+	if err := writeChart(*out, *title, samples, verdicts); err != nil {
+		fatal(err)
+	}
+	return ok
 }

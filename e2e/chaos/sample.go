@@ -212,3 +212,34 @@ func writeCSV(path string, samples []sample) error {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// readCSV reads samples written by writeCSV.
+func readCSV(path string) ([]sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 || len(rows[0]) != 10 || rows[0][0] != "t_seconds" {
+		return nil, fmt.Errorf("%s: not a soak CSV", path)
+	}
+	var out []sample
+	var prev float64
+	for i, r := range rows[1:] {
+		var n [10]float64
+		for j, v := range r {
+			if n[j], err = strconv.ParseFloat(v, 64); err != nil {
+				return nil, fmt.Errorf("%s line %d: %v", path, i+2, err)
+			}
+		}
+		out = append(out, sample{T: n[0], RSS: int64(n[1]), RSSFile: int64(n[2]), HeapInuse: int64(n[3]), Goroutines: int64(n[4]),
+			FDs: int64(n[5]), P99: time.Duration(n[6] * float64(time.Millisecond)), Requests: int64(n[7]), Errors: int64(n[8]),
+			DBBytes: int64(n[9]), interval: n[0] - prev})
+		prev = n[0]
+	}
+	return out, nil
+}

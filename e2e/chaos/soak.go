@@ -159,6 +159,9 @@ func runSoak(ctx context.Context, cfg soakConfig) (soakResult, error) {
 			sampleErr = err
 			break
 		}
+		if loadCtx.Err() != nil {
+			break // the load ended while sampling: not a sample of the load
+		}
 		s.interval, last = time.Since(last).Seconds(), time.Now()
 		samples = append(samples, s)
 		if len(samples)%max(1, int(time.Minute/cfg.Interval)) == 0 {
