@@ -8,13 +8,6 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// AccountStore is what account management needs: users and their linked
-// identities.
-type AccountStore interface {
-	store.UserStore
-	store.IdentityStore
-}
-
 // Link links the upstream identity (provider, subject) to the named user,
 // so that signing in through that provider signs in as this user. It is
 // the operator's tool for joining an existing password account to its

@@ -162,6 +162,9 @@ func (a *Admin) clientRoutes(e *echo.Echo) {
 type userRequest struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	// RevokeGrants also revokes every grant of the user (password change,
+	// logout).
+	RevokeGrants bool `json:"revoke_grants"`
 }
 
 func (a *Admin) userRoutes(e *echo.Echo) {
@@ -203,13 +206,27 @@ func (a *Admin) userRoutes(e *echo.Echo) {
 	e.PUT("/users/password", func(c echo.Context) error {
 		var req userRequest
 		if err := c.Bind(&req); err != nil {
-			return oauth.InvalidRequest("the body must be {\"name\",\"password\"}")
+			return oauth.InvalidRequest("the body must be {\"name\",\"password\",\"revoke_grants\"}")
 		}
-		if err := accounts().SetPassword(c.Request().Context(), req.Name, req.Password); err != nil {
+		out, err := accounts().SetPassword(c.Request().Context(), req.Name, req.Password, req.RevokeGrants)
+		if err != nil {
 			return oauth.InvalidRequest("%v", err)
 		}
-		a.action(c, "user_passwd", "username", strings.ToLower(req.Name))
-		return c.NoContent(http.StatusNoContent)
+		a.action(c, "user_passwd", "username", strings.ToLower(req.Name), "sessions_ended", out.Sessions, "grants_revoked", out.Grants)
+		return c.JSON(http.StatusOK, out)
+	})
+	// Sign out everywhere (gatehouse admin users logout NAME).
+	e.POST("/users/logout", func(c echo.Context) error {
+		var req userRequest
+		if err := c.Bind(&req); err != nil {
+			return oauth.InvalidRequest("the body must be {\"name\",\"revoke_grants\"}")
+		}
+		out, err := accounts().SignOut(c.Request().Context(), req.Name, req.RevokeGrants)
+		if err != nil {
+			return notFound("%v", err)
+		}
+		a.action(c, "user_logout", "username", strings.ToLower(req.Name), "sessions_ended", out.Sessions, "grants_revoked", out.Grants)
+		return c.JSON(http.StatusOK, out)
 	})
 	e.DELETE("/users", func(c echo.Context) error {
 		name := c.QueryParam("name")

@@ -187,4 +187,9 @@ type SessionStore interface {
 	Session(ctx context.Context, id string) (Session, error)
 	// DeleteSession removes the session; deleting a missing one is no error.
 	DeleteSession(ctx context.Context, id string) error
+	// DeleteUserSessions signs the user out everywhere: it removes every
+	// session of userID (none is no error) and returns how many there were.
+	// A password change and `gatehouse admin users logout` use it
+	// (ASVS V3.3.3).
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
 }

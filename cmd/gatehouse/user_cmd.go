@@ -34,7 +34,8 @@ type userRow struct {
 // through a running server's admin API.
 type userManager interface {
 	add(ctx context.Context, name, password string) (userRow, error)
-	setPassword(ctx context.Context, name, password string) error
+	setPassword(ctx context.Context, name, password string, revokeGrants bool) (server.SignedOut, error)
+	logout(ctx context.Context, name string, revokeGrants bool) (server.SignedOut, error)
 	remove(ctx context.Context, name string) error
 	list(ctx context.Context) ([]userRow, error)
 	link(ctx context.Context, name, provider, subject string) error
@@ -47,8 +48,11 @@ func (l localUsers) add(ctx context.Context, name, pw string) (userRow, error) {
 	u, err := l.a.Add(ctx, name, pw)
 	return userRow{Name: u.Name, Subject: u.ID}, err
 }
-func (l localUsers) setPassword(ctx context.Context, name, pw string) error {
-	return l.a.SetPassword(ctx, name, pw)
+func (l localUsers) setPassword(ctx context.Context, name, pw string, revokeGrants bool) (server.SignedOut, error) {
+	return l.a.SetPassword(ctx, name, pw, revokeGrants)
+}
+func (l localUsers) logout(ctx context.Context, name string, revokeGrants bool) (server.SignedOut, error) {
+	return l.a.SignOut(ctx, name, revokeGrants)
 }
 func (l localUsers) remove(ctx context.Context, name string) error { return l.a.Delete(ctx, name) }
 func (l localUsers) list(ctx context.Context) ([]userRow, error) {
@@ -78,8 +82,15 @@ func (r remoteUsers) add(ctx context.Context, name, pw string) (userRow, error) 
 	err := r.a.call(ctx, http.MethodPost, "/users", nil, map[string]string{"name": name, "password": pw}, &out)
 	return out, err
 }
-func (r remoteUsers) setPassword(ctx context.Context, name, pw string) error {
-	return r.a.call(ctx, http.MethodPut, "/users/password", nil, map[string]string{"name": name, "password": pw}, nil)
+func (r remoteUsers) setPassword(ctx context.Context, name, pw string, revokeGrants bool) (server.SignedOut, error) {
+	var out server.SignedOut
+	err := r.a.call(ctx, http.MethodPut, "/users/password", nil, map[string]any{"name": name, "password": pw, "revoke_grants": revokeGrants}, &out)
+	return out, err
+}
+func (r remoteUsers) logout(ctx context.Context, name string, revokeGrants bool) (server.SignedOut, error) {
+	var out server.SignedOut
+	err := r.a.call(ctx, http.MethodPost, "/users/logout", nil, map[string]any{"name": name, "revoke_grants": revokeGrants}, &out)
+	return out, err
 }
 func (r remoteUsers) remove(ctx context.Context, name string) error {
 	return r.a.call(ctx, http.MethodDelete, "/users", url.Values{"name": {name}}, nil, nil)
@@ -152,7 +163,7 @@ func addUserCommands(env *cliEnv, parent *cobra.Command, open func(*cobra.Comman
 			return fn(cmd, m, args)
 		}
 	}
-	var addStdin, passwdStdin bool
+	var addStdin, passwdStdin, passwdRevoke, logoutRevoke bool
 	add := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create a user; the password is prompted for, or read from standard input with --password-stdin",
@@ -183,14 +194,30 @@ func addUserCommands(env *cliEnv, parent *cobra.Command, open func(*cobra.Comman
 			if err != nil {
 				return err
 			}
-			if err := m.setPassword(cmd.Context(), args[0], pw); err != nil {
+			out, err := m.setPassword(cmd.Context(), args[0], pw, passwdRevoke)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.stdout, "password of %s changed\n", strings.ToLower(args[0]))
+			fmt.Fprintf(env.stdout, "password of %s changed; %s\n", strings.ToLower(args[0]), signedOutSummary(out, passwdRevoke))
 			return nil
 		}),
 	}
 	passwd.Flags().BoolVar(&passwdStdin, "password-stdin", false, "read the password from standard input")
+	passwd.Flags().BoolVar(&passwdRevoke, "revoke-grants", false, "also revoke every grant the user gave: applications must be authorized again")
+	logout := &cobra.Command{
+		Use:   "logout NAME",
+		Short: "Sign a user out everywhere: end every browser session (and with --revoke-grants every grant and its tokens)",
+		Args:  cobra.ExactArgs(1),
+		RunE: with(func(cmd *cobra.Command, m userManager, args []string) error {
+			out, err := m.logout(cmd.Context(), args[0], logoutRevoke)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "%s signed out everywhere: %s\n", strings.ToLower(args[0]), signedOutSummary(out, logoutRevoke))
+			return nil
+		}),
+	}
+	logout.Flags().BoolVar(&logoutRevoke, "revoke-grants", false, "also revoke every grant the user gave: applications must be authorized again")
 	del := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a user and sign them out everywhere; their grants and tokens are revoked",
@@ -224,8 +251,17 @@ func addUserCommands(env *cliEnv, parent *cobra.Command, open func(*cobra.Comman
 			return w.Flush()
 		}),
 	}
-	parent.AddCommand(add, list, del, passwd)
+	parent.AddCommand(add, list, del, passwd, logout)
 	addLinkCommands(parent, with)
+}
+
+// signedOutSummary says what a password change or logout ended.
+func signedOutSummary(out server.SignedOut, revokeGrants bool) string {
+	msg := fmt.Sprintf("%d session(s) ended", out.Sessions)
+	if revokeGrants {
+		msg += fmt.Sprintf(", %d grant(s) revoked", out.Grants)
+	}
+	return msg
 }
 
 // readPassword reads a new password from standard input (one line) or from

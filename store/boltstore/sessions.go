@@ -53,3 +53,20 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 		return sessionsTable.del(tx, s.now(), []byte(id))
 	})
 }
+
+// DeleteUserSessions removes every session of the user, through the
+// sessions_by_user index.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		for _, k := range prefixKeys(tx, bucketSessionByUser, indexKey(userID, "")) {
+			if err := sessionsTable.del(tx, s.now(), k[len(userID)+1:]); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}

@@ -37,3 +37,9 @@ func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	_, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE id = $1", id)
 	return err
 }
+
+// DeleteUserSessions removes every session of the user.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	tag, err := s.pool.Exec(ctx, "DELETE FROM sessions WHERE user_id = $1", userID)
+	return int(tag.RowsAffected()), err
+}

@@ -277,6 +277,30 @@ func testSessions(t *testing.T, s store.Store, clock *Clock) {
 	if _, err := s.Session(ctx, "live"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("deleted session: err = %v", err)
 	}
+	// Signing a user out everywhere removes their sessions, and no one
+	// else's.
+	for _, id := range []string{"eve-1", "eve-2", "eve-3"} {
+		if err := s.CreateSession(ctx, store.Session{ID: id, UserID: "u-eve", AuthTime: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateSession(ctx, store.Session{ID: "other-1", UserID: "u-evelyn", AuthTime: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.DeleteUserSessions(ctx, "u-eve"); err != nil || n != 3 {
+		t.Fatalf("DeleteUserSessions = %d, %v; want 3", n, err)
+	}
+	for _, id := range []string{"eve-1", "eve-2", "eve-3"} {
+		if _, err := s.Session(ctx, id); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("session %s after DeleteUserSessions: err = %v", id, err)
+		}
+	}
+	if _, err := s.Session(ctx, "other-1"); err != nil {
+		t.Fatalf("another user's session (a name sharing the prefix) after DeleteUserSessions: %v", err)
+	}
+	if n, err := s.DeleteUserSessions(ctx, "u-eve"); err != nil || n != 0 {
+		t.Fatalf("DeleteUserSessions again = %d, %v; want 0", n, err)
+	}
 }
 
 // testSweepMany sweeps more records than a backend would delete in one
