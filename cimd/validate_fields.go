@@ -45,8 +45,9 @@ func errorDetail(err error) string {
 // clients: authorization_code and refresh_token, plus client_credentials
 // for private_key_jwt clients (a public client cannot use it). Everything
 // else (device_code, jwt-bearer, implicit, password...) is dropped, not a
-// reason to refuse (decision §6.2). A missing list means RFC 7591's
-// default, authorization_code.
+// reason to refuse (decision §6.2, policy.NarrowGrantTypes: the rule DCR
+// follows too). A missing list means RFC 7591's default,
+// authorization_code.
 func (v *docValidator) checkGrantTypes() {
 	const rule = "grant-types"
 	list, present := v.stringListField(rule, specRFC7591, "grant_types", true)
@@ -57,20 +58,11 @@ func (v *docValidator) checkGrantTypes() {
 		list = []string{oauth.GrantAuthorizationCode}
 		v.findings.narrow(rule, specRFC7591, "grant_types is absent: authorization_code (RFC 7591 default)")
 	}
-	var kept, dropped []string
-	for _, g := range list {
-		switch {
-		case slices.Contains(kept, g):
-		case g == oauth.GrantAuthorizationCode, g == oauth.GrantRefreshToken:
-			kept = append(kept, g)
-		case g == oauth.GrantClientCredentials && v.privateKeyJWT():
-			kept = append(kept, g)
-		default:
-			dropped = append(dropped, g)
-		}
-	}
-	if len(dropped) > 0 {
-		v.findings.narrow(rule, specNarrow, "dropped unsupported grant type(s): "+strings.Join(dropped, ", "))
+	kept, n := policy.NarrowGrantTypes(list)
+	v.narrowed(rule, n)
+	if slices.Contains(kept, oauth.GrantClientCredentials) && !v.privateKeyJWT() {
+		kept = slices.DeleteFunc(kept, func(g string) bool { return g == oauth.GrantClientCredentials })
+		v.findings.narrow(rule, specNarrow, "dropped client_credentials: a metadata document client can use it only with private_key_jwt")
 	}
 	if !slices.Contains(kept, oauth.GrantAuthorizationCode) && !slices.Contains(kept, oauth.GrantClientCredentials) {
 		v.findings.fail(rule, specNarrow, "no usable grant type is left (Gatehouse supports authorization_code, "+
@@ -79,6 +71,13 @@ func (v *docValidator) checkGrantTypes() {
 	}
 	v.md.GrantTypes = kept
 	v.findings.pass(rule, specNarrow, strings.Join(kept, ", "))
+}
+
+// narrowed records a policy.Narrowing as a narrowed finding.
+func (v *docValidator) narrowed(rule string, n *policy.Narrowing) {
+	if n != nil {
+		v.findings.narrow(rule, n.Spec, n.Reason)
+	}
 }
 
 func (v *docValidator) usesAuthorizationCode() bool {
@@ -96,16 +95,9 @@ func (v *docValidator) checkResponseTypes() {
 	if !present {
 		list = []string{oauth.ResponseTypeCode}
 	}
-	var dropped []string
-	for _, t := range list {
-		if t != oauth.ResponseTypeCode {
-			dropped = append(dropped, t)
-		}
-	}
-	if len(dropped) > 0 {
-		v.findings.narrow(rule, specNarrow, "dropped unsupported response type(s): "+strings.Join(dropped, ", "))
-	}
-	if !slices.Contains(list, oauth.ResponseTypeCode) {
+	kept, n := policy.NarrowResponseTypes(list)
+	v.narrowed(rule, n)
+	if len(kept) == 0 {
 		v.findings.fail(rule, specRFC7591, `response_types must include "code" for the authorization_code grant`)
 		return
 	}
@@ -148,8 +140,9 @@ func (v *docValidator) checkRedirectURIs() {
 }
 
 // checkURLFields: client_uri, logo_uri, tos_uri and policy_uri must be
-// https (CheckMetadataURL); a bad one is dropped, never fatal, and none is
-// bound to the client's site (decision §6.6).
+// https (policy.NarrowMetadataURL, the rule DCR follows too); a bad one is
+// dropped, never fatal, and none is bound to the client's site (decision
+// §6.6).
 func (v *docValidator) checkURLFields() {
 	for _, f := range []struct {
 		name string
@@ -165,11 +158,9 @@ func (v *docValidator) checkURLFields() {
 		if !ok {
 			continue
 		}
-		if err := policy.CheckMetadataURL(f.name, s); err != nil {
-			v.findings.narrow(rule, specSSRF, err.Error()+"; dropped")
-			continue
-		}
-		*f.dst = s
+		kept, n := policy.NarrowMetadataURL(f.name, s)
+		v.narrowed(rule, n)
+		*f.dst = kept
 	}
 }
 
@@ -209,12 +200,10 @@ func validScopeToken(s string) bool {
 // evaluate software statements (RFC 7591 §2.3 lets the AS ignore them), so
 // no later code may mistake it for a verified claim.
 func (v *docValidator) checkOtherFields() {
-	if at, ok := v.stringField("application-type", "OIDC Registration §2", "application_type", false); ok {
-		if at == oauth.ApplicationTypeWeb || at == oauth.ApplicationTypeNative {
-			v.md.ApplicationType = at
-		} else {
-			v.findings.narrow("application-type", "OIDC Registration §2", fmt.Sprintf("application_type %q is unknown; dropped", at))
-		}
+	if at, ok := v.stringField("application-type", policy.SpecApplicationType, "application_type", false); ok {
+		var n *policy.Narrowing
+		v.md.ApplicationType, n = policy.NarrowApplicationType(at)
+		v.narrowed("application-type", n)
 	}
 	contacts, _ := v.stringListField("contacts", specRFC7591, "contacts", false)
 	for i, c := range contacts {

@@ -82,12 +82,16 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 		}
 	}
 	cfg := s.cfg.Load()
-	meta, _, err := s.validate(cfg, body)
+	meta, _, narrowed, err := s.validate(cfg, body)
 	if err != nil {
 		return nil, err
 	}
 	if c.Shared {
-		return s.fork(ctx, cfg, c, rat, meta)
+		info, err := s.fork(ctx, cfg, c, rat, meta)
+		if info != nil {
+			info.Narrowed = narrowed
+		}
+		return info, err
 	}
 	now := s.now()
 	c.Metadata, c.UpdatedAt, c.DedupKey = meta, now, ""
@@ -113,6 +117,7 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 	}
 	info := s.information(c, rat)
 	info.ClientSecret = secret
+	info.Narrowed = narrowed
 	return info, nil
 }
 

@@ -95,6 +95,9 @@ type ClientInformation struct {
 	RegistrationAccessToken string `json:"registration_access_token,omitempty"`
 	RegistrationClientURI   string `json:"registration_client_uri,omitempty"`
 	oauth.ClientMetadata
+	// Narrowed are the requested values Gatehouse dropped (the response's
+	// metadata is what is in force, RFC 7591 §3.2.1); the server logs them.
+	Narrowed []policy.Narrowing `json:"-"`
 }
 
 // Register handles a registration request body from ip; bearer is the
@@ -109,7 +112,7 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 			return nil, oauth.InvalidToken("registration requires an initial access token (Authorization: Bearer ...)")
 		}
 	}
-	meta, trusted, err := s.validate(cfg, body)
+	meta, trusted, narrowed, err := s.validate(cfg, body)
 	if err != nil {
 		return nil, err
 	}
@@ -155,28 +158,30 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 	}
 	info := s.information(stored, rat)
 	info.ClientSecret = secret
+	info.Narrowed = narrowed
 	return info, nil
 }
 
-// validate decodes, applies a trusted software statement, and normalizes.
-func (s *Service) validate(cfg *Config, body []byte) (oauth.ClientMetadata, bool, error) {
+// validate decodes, applies a trusted software statement, and normalizes;
+// it returns the values it dropped too.
+func (s *Service) validate(cfg *Config, body []byte) (oauth.ClientMetadata, bool, []policy.Narrowing, error) {
 	members, err := decodeMembers(body)
 	if err != nil {
-		return oauth.ClientMetadata{}, false, err
+		return oauth.ClientMetadata{}, false, nil, err
 	}
 	trusted, err := cfg.Statements.applyStatement(members, s.now())
 	if err != nil {
-		return oauth.ClientMetadata{}, false, err
+		return oauth.ClientMetadata{}, false, nil, err
 	}
 	meta, err := typedMetadata(members)
 	if err != nil {
-		return meta, false, err
+		return meta, false, nil, err
 	}
-	meta, err = normalize(meta, cfg.MaxRedirectURIs)
+	meta, narrowed, err := normalize(meta, cfg.MaxRedirectURIs)
 	if err == nil && !cfg.AllowClientCredentials {
 		meta, err = withoutClientCredentials(meta)
 	}
-	return meta, trusted, err
+	return meta, trusted, narrowed, err
 }
 
 // information renders a stored client; rat is the registration access

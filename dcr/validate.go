@@ -16,15 +16,6 @@ const (
 	maxScopeTokens = 50
 )
 
-// harmlessGrants are grant types Gatehouse does not support but real
-// clients list; they are dropped from a registration instead of failing it
-// (the response tells the client what it got, RFC 7591 §3.2.1).
-var harmlessGrants = map[string]bool{
-	oauth.GrantDeviceCode: true, oauth.GrantJWTBearer: true,
-	"urn:ietf:params:oauth:grant-type:token-exchange": true,
-	"urn:openid:params:grant-type:ciba":               true,
-}
-
 // fields lists the metadata members Gatehouse understands, with where each
 // is decoded. Anything else is ignored (RFC 7591 §2).
 func fields(m *oauth.ClientMetadata) map[string]any {
@@ -83,30 +74,41 @@ func kindOf(target any) string {
 	return "a string"
 }
 
+// narrowings collects the values a registration had dropped
+// (policy.Narrowing: the same rule as for metadata documents).
+type narrowings []policy.Narrowing
+
+func (ns *narrowings) add(n *policy.Narrowing) {
+	if n != nil {
+		*ns = append(*ns, *n)
+	}
+}
+
 // normalize applies RFC 7591 defaults and Gatehouse's rules, in the order
 // a client would want to hear about problems. The result is what gets
-// registered and echoed back.
-func normalize(m oauth.ClientMetadata, maxRedirects int) (oauth.ClientMetadata, error) {
-	switch m.ApplicationType {
-	case "":
-		m.ApplicationType = oauth.ApplicationTypeWeb
-	case oauth.ApplicationTypeWeb, oauth.ApplicationTypeNative:
-	default:
-		return m, oauth.InvalidClientMetadata("application_type must be web or native")
+// registered and echoed back (RFC 7591 §3.2.1: the server may replace
+// requested values), with the values it dropped.
+func normalize(m oauth.ClientMetadata, maxRedirects int) (oauth.ClientMetadata, []policy.Narrowing, error) {
+	var ns narrowings
+	var n *policy.Narrowing
+	m.ApplicationType, n = policy.NarrowApplicationType(m.ApplicationType)
+	ns.add(n)
+	if m.ApplicationType == "" {
+		m.ApplicationType = oauth.ApplicationTypeWeb // OIDC Registration §2 default
 	}
 	if err := checkAuthMethod(&m); err != nil {
-		return m, err
+		return m, ns, err
 	}
-	if err := checkGrants(&m); err != nil {
-		return m, err
+	if err := checkGrants(&m, &ns); err != nil {
+		return m, ns, err
 	}
 	if err := checkRedirectURIs(&m, maxRedirects); err != nil {
-		return m, err
+		return m, ns, err
 	}
 	if err := checkKeys(&m); err != nil {
-		return m, err
+		return m, ns, err
 	}
-	return m, checkDescriptive(&m)
+	return m, ns, checkDescriptive(&m, &ns)
 }
 
 func checkAuthMethod(m *oauth.ClientMetadata) error {
@@ -123,28 +125,19 @@ func checkAuthMethod(m *oauth.ClientMetadata) error {
 	return nil
 }
 
-// checkGrants applies the defaults (authorization_code, code) and requires
-// grant_types and response_types to agree (RFC 7591 §2.1).
-func checkGrants(m *oauth.ClientMetadata) error {
+// checkGrants applies the defaults (authorization_code, code), narrows
+// unsupported grant and response types away (policy.NarrowGrantTypes,
+// NarrowResponseTypes), and requires grant_types and response_types to
+// agree (RFC 7591 §2.1).
+func checkGrants(m *oauth.ClientMetadata, ns *narrowings) error {
 	if len(m.GrantTypes) == 0 {
 		m.GrantTypes = []string{oauth.GrantAuthorizationCode}
 	}
-	var grants []string
-	for _, g := range m.GrantTypes {
-		switch {
-		case g == oauth.GrantImplicit || g == oauth.GrantPassword:
-			return oauth.InvalidClientMetadata("grant type %q is not allowed (OAuth 2.1 removed it)", g)
-		case g == oauth.GrantAuthorizationCode || g == oauth.GrantRefreshToken || g == oauth.GrantClientCredentials:
-			if !slices.Contains(grants, g) {
-				grants = append(grants, g)
-			}
-		case harmlessGrants[g]:
-		default:
-			return oauth.InvalidClientMetadata("grant type %q is not supported", clip(g))
-		}
-	}
+	grants, n := policy.NarrowGrantTypes(m.GrantTypes)
+	ns.add(n)
 	if len(grants) == 0 {
-		return oauth.InvalidClientMetadata("no supported grant type (authorization_code, refresh_token, client_credentials)")
+		return oauth.InvalidClientMetadata("no supported grant type (authorization_code, refresh_token, client_credentials) in %s",
+			clip(strings.Join(m.GrantTypes, ", ")))
 	}
 	m.GrantTypes = grants
 	if slices.Contains(grants, oauth.GrantClientCredentials) && m.TokenEndpointAuthMethod == oauth.AuthMethodNone {
@@ -154,15 +147,15 @@ func checkGrants(m *oauth.ClientMetadata) error {
 	if len(m.ResponseTypes) == 0 && code {
 		m.ResponseTypes = []string{oauth.ResponseTypeCode}
 	}
-	for _, rt := range m.ResponseTypes {
-		if rt != oauth.ResponseTypeCode {
-			return oauth.InvalidClientMetadata("response type %q is not supported; only code", clip(rt))
-		}
-	}
+	listed := len(m.ResponseTypes) > 0
+	m.ResponseTypes, n = policy.NarrowResponseTypes(m.ResponseTypes)
+	ns.add(n)
 	if code != (len(m.ResponseTypes) > 0) {
+		if code && listed {
+			return oauth.InvalidClientMetadata("response_types must include code for the authorization_code grant (RFC 7591 §2.1)")
+		}
 		return oauth.InvalidClientMetadata("grant_types and response_types disagree: authorization_code goes with response type code (RFC 7591 §2.1)")
 	}
-	m.ResponseTypes = slices.Compact(m.ResponseTypes)
 	return nil
 }
 
@@ -219,16 +212,21 @@ func checkKeys(m *oauth.ClientMetadata) error {
 
 // checkDescriptive validates the display and URL fields. URLs must be
 // https and absolute; they are not bound to the redirect hosts, because
-// real clients host logos and policies elsewhere.
-func checkDescriptive(m *oauth.ClientMetadata) error {
-	for _, f := range []struct{ name, value string }{
-		{"client_uri", m.ClientURI}, {"logo_uri", m.LogoURI}, {"tos_uri", m.TOSURI},
-		{"policy_uri", m.PolicyURI}, {"jwks_uri", m.JWKSURI},
-	} {
-		if f.value == "" {
-			continue
-		}
-		if err := policy.CheckMetadataURL(f.name, f.value); err != nil {
+// real clients host logos and policies elsewhere. An unusable descriptive
+// URL (client_uri, logo_uri, tos_uri, policy_uri) is dropped, as from a
+// metadata document (policy.NarrowMetadataURL); an unusable jwks_uri is
+// refused: the client would not authenticate as its author intended.
+func checkDescriptive(m *oauth.ClientMetadata, ns *narrowings) error {
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"client_uri", &m.ClientURI}, {"logo_uri", &m.LogoURI}, {"tos_uri", &m.TOSURI}, {"policy_uri", &m.PolicyURI}} {
+		var n *policy.Narrowing
+		*f.dst, n = policy.NarrowMetadataURL(f.name, *f.dst)
+		ns.add(n)
+	}
+	if m.JWKSURI != "" {
+		if err := policy.CheckMetadataURL("jwks_uri", m.JWKSURI); err != nil {
 			return oauth.InvalidClientMetadata("%v", err)
 		}
 	}

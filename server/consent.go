@@ -114,7 +114,7 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 		Returning:    returning, Username: user.Name, Notice: notice,
 		Loopback:     policy.IsLoopbackRedirect(req.RedirectURI),
 		LogoutAction: s.base + logoutPath,
-		LogoURL:      s.logoURL(req.Client),
+		LogoURL:      s.consentLogoURL(c, req.Client),
 		AccountURL:   s.base + accountPath,
 	}
 	p.Returning = returning && (slices.ContainsFunc(p.Scopes, isNew) || slices.ContainsFunc(p.Resources, isNew))

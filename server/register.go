@@ -6,6 +6,7 @@ import (
 	"math"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,7 +121,7 @@ func (s *Server) handleRegister(c echo.Context) error {
 		return s.bearerChallenge(c, err)
 	}
 	Audit(c.Request().Context(), requestLogger(c, s.log), AuditClientRegistered, "client_id", info.ClientID,
-		"client_name", info.ClientName, "auth_method", info.TokenEndpointAuthMethod, "ip", ip)
+		"client_name", info.ClientName, "auth_method", info.TokenEndpointAuthMethod, "ip", ip, "narrowed", narrowedText(info.Narrowed))
 	return c.JSON(http.StatusCreated, info)
 }
 
@@ -151,10 +152,10 @@ func (s *Server) handleRegistration(c echo.Context) error {
 			// A shared client is never changed for the others: the caller
 			// got a registration of its own (dcr.Service.fork).
 			Audit(ctx, log, AuditClientRegistered, "client_id", info.ClientID, "forked_from", id,
-				"reason", "update of a shared client", "ip", c.RealIP())
+				"reason", "update of a shared client", "ip", c.RealIP(), "narrowed", narrowedText(info.Narrowed))
 			return c.JSON(http.StatusOK, info)
 		}
-		Audit(ctx, log, AuditClientUpdated, "client_id", id, "by", "registration_access_token")
+		Audit(ctx, log, AuditClientUpdated, "client_id", id, "by", "registration_access_token", "narrowed", narrowedText(info.Narrowed))
 		return c.JSON(http.StatusOK, info)
 	default: // DELETE
 		handleOnly, err := s.registration.Delete(ctx, id, rat)
@@ -206,4 +207,15 @@ func (s *Server) recordTokenActivity(c echo.Context, client *oauth.Client) {
 	if err := s.registration.RecordToken(c.Request().Context(), client.ID); err != nil {
 		requestLogger(c, s.log).Warn("record client activity", "client_id", client.ID, "err", err)
 	}
+}
+
+// narrowedText renders the values a registration had dropped for the
+// audit log (policy.Narrowing; the response shows what is in force), ""
+// when nothing was.
+func narrowedText(ns []policy.Narrowing) string {
+	parts := make([]string, len(ns))
+	for i, n := range ns {
+		parts[i] = n.String()
+	}
+	return strings.Join(parts, "; ")
 }
