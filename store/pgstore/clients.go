@@ -26,6 +26,21 @@ func (s *Store) CreateClient(ctx context.Context, c store.RegisteredClient, iatI
 		return store.RegisteredClient{}, false, fmt.Errorf("create client: ID and expiry are required")
 	}
 	now := s.now()
+	if iatID == "" {
+		// The common case in one statement and round trip: no key holder
+		// to merge into and no ID taken. ON CONFLICT DO NOTHING covers
+		// both unique keys (id and dedup_key); a conflict takes the full
+		// transaction below, which decides between merging, replacing an
+		// expired record and refusing.
+		tag, err := s.pool.Exec(ctx, `INSERT INTO dcr_clients (id, dedup_key, issued_at, expires_at, data)
+			VALUES ($1, NULLIF($2, ''), $3, $4, $5) ON CONFLICT DO NOTHING`, c.ID, c.DedupKey, c.IssuedAt, c.ExpiresAt, c)
+		if err != nil {
+			return store.RegisteredClient{}, false, err
+		}
+		if tag.RowsAffected() == 1 {
+			return c, true, nil
+		}
+	}
 	var (
 		stored  store.RegisteredClient
 		created bool

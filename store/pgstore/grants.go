@@ -100,15 +100,15 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 	reused := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		result, reused = store.Rotation{}, false
-		args := pgx.NamedArgs{"id": oldID, "now": now}
 		var old store.RefreshToken
-		err := tx.QueryRow(ctx, "SELECT data FROM refresh_tokens WHERE id = @id AND "+live+" FOR UPDATE", args).Scan(&old)
-		if err != nil {
-			return notFound(err, "refresh token")
-		}
 		var g store.Grant
-		err = tx.QueryRow(ctx, "SELECT data FROM grants WHERE id = @id AND "+live+" FOR UPDATE",
-			pgx.NamedArgs{"id": old.GrantID, "now": now}).Scan(&g)
+		// One statement locks both rows: the token, and the live grant it
+		// belongs to. A concurrent exchange of the same token waits here
+		// and then sees it rotated.
+		err := tx.QueryRow(ctx, `SELECT r.data, g.data FROM refresh_tokens r
+			JOIN grants g ON g.id = r.grant_id AND (g.expires_at IS NULL OR g.expires_at > @now)
+			WHERE r.id = @id AND (r.expires_at IS NULL OR r.expires_at > @now)
+			FOR UPDATE OF r, g`, pgx.NamedArgs{"id": oldID, "now": now}).Scan(&old, &g)
 		if err != nil {
 			return notFound(err, "refresh token")
 		}
@@ -121,15 +121,8 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 			result.Grace, result.RotatedAt = true, old.RotatedAt
 		} else {
 			old.RotatedAt = now
-			if _, err := tx.Exec(ctx, "UPDATE refresh_tokens SET rotated_at = $2, data = $3 WHERE id = $1", oldID, now, old); err != nil {
-				return err
-			}
 		}
 		next.GrantID = g.ID
-		if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (id, grant_id, rotated_at, expires_at, data) VALUES ($1, $2, $3, $4, $5)`,
-			next.ID, next.GrantID, nullTime(next.RotatedAt), next.ExpiresAt, next); err != nil {
-			return err
-		}
 		liveTokens := g.AccessTokens[:0:0]
 		for _, t := range g.AccessTokens {
 			if t.ExpiresAt.After(now) {
@@ -140,7 +133,17 @@ func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.T
 			liveTokens = append(liveTokens, at)
 		}
 		g.AccessTokens, g.LastUsedAt = liveTokens, now
-		if _, err := tx.Exec(ctx, "UPDATE grants SET data = $2 WHERE id = $1", g.ID, g); err != nil {
+		// The three writes in one statement: the old token marked (unless
+		// this is a grace use, which keeps the first rotation's time), the
+		// new one stored, the grant updated.
+		if _, err := tx.Exec(ctx, `WITH old AS (
+				UPDATE refresh_tokens SET rotated_at = @rotated, data = @old_data WHERE id = @old AND NOT @grace),
+			ins AS (
+				INSERT INTO refresh_tokens (id, grant_id, rotated_at, expires_at, data) VALUES (@next, @grant, NULL, @next_exp, @next_data))
+			UPDATE grants SET data = @grant_data WHERE id = @grant`, pgx.NamedArgs{
+			"rotated": now, "old_data": old, "old": oldID, "grace": result.Grace,
+			"next": next.ID, "grant": g.ID, "next_exp": next.ExpiresAt, "next_data": next, "grant_data": g,
+		}); err != nil {
 			return err
 		}
 		result.Grant = g
