@@ -118,16 +118,16 @@ while [ $r -le "$ROUNDS" ]; do
 			kill "$PG"; wait "$PG" 2>/dev/null || true
 			;;
 		peer)
-	(
-		cd "$PEER_DIR"
-		export NODE_ENV=production NODE_EXTRA_CA_CERTS="$WORK/ca.pem" PEER_PORT PEER_CIMD_ORIGINS="https://$DOC_ADDR"
-		exec taskset -c 0 node server.mjs 2>>"$WORK/peer.log"
-	) &
-	SRV=$!
-	PIDS="$DOC_PID $SRV"
-	wait_up "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration"
-	measure node-oidc-provider -peer -url "http://127.0.0.1:$PEER_PORT"
-	kill "$SRV"; wait "$SRV" 2>/dev/null || true
+			(
+				cd "$PEER_DIR"
+				export NODE_ENV=production NODE_EXTRA_CA_CERTS="$WORK/ca.pem" PEER_PORT PEER_CIMD_ORIGINS="https://$DOC_ADDR"
+				exec taskset -c 0 node server.mjs 2>>"$WORK/peer.log"
+			) &
+			SRV=$!
+			PIDS="$DOC_PID $SRV"
+			wait_up "http://127.0.0.1:$PEER_PORT/.well-known/openid-configuration"
+			measure node-oidc-provider -peer -url "http://127.0.0.1:$PEER_PORT"
+			kill "$SRV"; wait "$SRV" 2>/dev/null || true
 			;;
 		esac
 	done
