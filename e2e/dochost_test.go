@@ -34,8 +34,17 @@ type docHost struct {
 	logf   func(format string, args ...any)
 
 	mu      sync.Mutex
-	docs    map[string][]byte // path -> document
-	fetches map[string]int    // path -> GETs received (found or not)
+	docs    map[string][]byte  // path -> document
+	fetches map[string]int     // path -> GETs received (found or not)
+	refusal map[string]refusal // path -> how the host refuses it for now
+}
+
+// refusal is how a document host that stopped serving a document answers.
+type refusal struct {
+	status      int
+	contentType string
+	retryAfter  string
+	body        string
 }
 
 func startDocHost(t *testing.T) *docHost {
@@ -43,7 +52,7 @@ func startDocHost(t *testing.T) *docHost {
 	caCert, caKey := newCA(t)
 	leafCert, leafKey := newLeaf(t, caCert, caKey)
 	dir := t.TempDir()
-	d := &docHost{caFile: filepath.Join(dir, "e2e-ca.pem"), docs: map[string][]byte{}, fetches: map[string]int{}}
+	d := &docHost{caFile: filepath.Join(dir, "e2e-ca.pem"), docs: map[string][]byte{}, fetches: map[string]int{}, refusal: map[string]refusal{}}
 	if err := os.WriteFile(d.caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caCert.Raw}), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +91,23 @@ func startDocHost(t *testing.T) *docHost {
 func (d *docHost) serve(w http.ResponseWriter, r *http.Request) {
 	d.mu.Lock()
 	doc, ok := d.docs[r.URL.Path]
+	ref, refused := d.refusal[r.URL.Path]
 	if r.Method == http.MethodGet {
 		d.fetches[r.URL.Path]++
 	}
 	d.mu.Unlock()
-	d.logf("%s %s ua=%q accept=%q -> found=%v", r.Method, r.URL.RequestURI(), r.UserAgent(), r.Header.Get("Accept"), ok)
+	d.logf("%s %s ua=%q accept=%q -> found=%v refused=%d", r.Method, r.URL.RequestURI(), r.UserAgent(), r.Header.Get("Accept"), ok, ref.status)
+	if refused {
+		if ref.contentType != "" {
+			w.Header().Set("Content-Type", ref.contentType)
+		}
+		if ref.retryAfter != "" {
+			w.Header().Set("Retry-After", ref.retryAfter)
+		}
+		w.WriteHeader(ref.status)
+		w.Write([]byte(ref.body))
+		return
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return
@@ -126,6 +147,19 @@ func (d *docHost) addClient(t testing.TB, name string, redirectURIs ...string) s
 	d.mu.Unlock()
 	writeArtifact(t, "cimd-doc-"+strings.ReplaceAll(name, "/", "_")+".json", doc)
 	return clientID
+}
+
+// refuse makes the host answer the document of clientID with ref from now
+// on; a zero ref serves it again.
+func (d *docHost) refuse(clientID string, ref refusal) {
+	path := strings.TrimPrefix(clientID, d.origin)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if ref.status == 0 {
+		delete(d.refusal, path)
+		return
+	}
+	d.refusal[path] = ref
 }
 
 // fetchCount is how many times Gatehouse fetched the document of clientID.

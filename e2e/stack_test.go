@@ -72,6 +72,11 @@ type stackOptions struct {
 	// beforeStart runs once the issuer is known, before gatehouse starts
 	// (to start an upstream provider that must know Gatehouse's callback).
 	beforeStart func(issuer string)
+	// cimdExtra is YAML appended inside the cimd: section (indented two
+	// spaces), e.g. short cache lifetimes.
+	cimdExtra string
+	// demoFlags are more flags for gatehouse-demo-mcp.
+	demoFlags []string
 }
 
 // startStackWith is startStack with options.
@@ -100,7 +105,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	fmt.Fprintf(&cfg, "dcr:\n  mode: open\n")
 	switch {
 	case docs != nil:
-		fmt.Fprintf(&cfg, "cimd:\n  enabled: true\n  allow_private_addresses: true\n  extra_ca_file: %s\n", docs.caFile)
+		fmt.Fprintf(&cfg, "cimd:\n  enabled: true\n  allow_private_addresses: true\n  extra_ca_file: %s\n%s", docs.caFile, opts.cimdExtra)
 	case cimdInBuild:
 		fmt.Fprintf(&cfg, "cimd:\n  enabled: false\n")
 	}
@@ -130,9 +135,9 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	}
 	s.gatehouse = startProc(t, name+"-gatehouse", nil, nil, gatehouseBin, "serve", "--config", cfgPath)
 	waitHTTP(t, s.gatehouse, s.issuer+"/readyz")
-	s.mcp = startProc(t, name+"-demo-mcp", nil, nil, demoMCPBin,
+	s.mcp = startProc(t, name+"-demo-mcp", nil, nil, demoMCPBin, append([]string{
 		"--listen", fmt.Sprintf("127.0.0.1:%d", mcpPort), "--issuer", s.issuer,
-		"--resource", s.mcpURL, "--scope", mcpScope, "--write-scope", writeScope, "--log-level", "debug")
+		"--resource", s.mcpURL, "--scope", mcpScope, "--write-scope", writeScope, "--log-level", "debug"}, opts.demoFlags...)...)
 	waitHTTP(t, s.mcp, fmt.Sprintf("http://127.0.0.1:%d/.well-known/oauth-protected-resource%s", mcpPort, mcpPath))
 	return s
 }
