@@ -122,7 +122,7 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, u, []string{"pwd"}, ""); err != nil {
 		return err
 	}
 	Audit(c.Request().Context(), log, AuditLoginSucceeded, "user_id", u.ID, "username", u.Name, "ip", ip)

@@ -100,6 +100,12 @@ func (s *Server) signIDToken(ctx context.Context, code store.AuthCode, spec toke
 	if !code.AuthTime.IsZero() {
 		claims["auth_time"] = code.AuthTime.Unix()
 	}
+	if len(code.AMR) > 0 {
+		claims["amr"] = code.AMR
+	}
+	if code.ACR != "" {
+		claims["acr"] = code.ACR
+	}
 	signer, err := s.keys.Signer("JWT")
 	if err != nil {
 		return "", err
@@ -114,7 +120,7 @@ func (s *Server) oidcDiscovery(md *Metadata) {
 	md.UserinfoEndpoint = s.url(userinfoPath)
 	md.SubjectTypesSupported = []string{"public"}
 	md.IDTokenSigningAlgs = []string{string(SigningAlgorithm)}
-	md.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce",
+	md.ClaimsSupported = []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "acr",
 		"email", "email_verified", "name", "preferred_username", "groups"}
 	md.ClaimsParameterSupported = false
 	md.RequestParameterSupported = false

@@ -9,6 +9,11 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/identity/identitytest"
 )
 
 func TestOpenIDConnectCodeFlow(t *testing.T) {
@@ -31,11 +36,13 @@ func TestOpenIDConnectCodeFlow(t *testing.T) {
 		t.Fatalf("go-oidc rejects the ID token: %v", err)
 	}
 	var claims struct {
-		Nonce             string `json:"nonce"`
-		AuthTime          int64  `json:"auth_time"`
-		PreferredUsername string `json:"preferred_username"`
+		Nonce             string   `json:"nonce"`
+		AuthTime          int64    `json:"auth_time"`
+		PreferredUsername string   `json:"preferred_username"`
+		AMR               []string `json:"amr"`
 	}
-	if err := idt.Claims(&claims); err != nil || claims.Nonce != "n-0S6_WzA2Mj" || claims.AuthTime == 0 || claims.PreferredUsername != testUser {
+	if err := idt.Claims(&claims); err != nil || claims.Nonce != "n-0S6_WzA2Mj" || claims.AuthTime == 0 || claims.PreferredUsername != testUser ||
+		len(claims.AMR) != 1 || claims.AMR[0] != "pwd" {
 		t.Fatalf("ID token claims %+v, %v", claims, err)
 	}
 	access := tok["access_token"].(string)
@@ -98,5 +105,32 @@ func TestMaxAgeForcesSignIn(t *testing.T) {
 	params.Set("max_age", "-1")
 	if resp, _ := e.get(authorizePath + "?" + params.Encode()); !strings.Contains(resp.Header.Get("Location"), "invalid_request") {
 		t.Fatalf("bad max_age: %s", resp.Header.Get("Location"))
+	}
+}
+
+// TestIDTokenCarriesUpstreamAMR: after an upstream sign-in, the ID token
+// says how the upstream authenticated the user (its amr and acr).
+func TestIDTokenCarriesUpstreamAMR(t *testing.T) {
+	up := identitytest.NewOIDC(t)
+	up.Claims["amr"] = []string{"pwd", "mfa"}
+	up.Claims["acr"] = "urn:example:loa:2"
+	e := newOAuthEnv(t, withOIDC(t, up, identity.Admission{}, true))
+	verifier, challenge := pkce()
+	params := authzParams("public-app", publicRedirect, challenge)
+	params.Set("scope", "openid files:read")
+	code, state := up.Authorize(t, e.followToUpstream(authorizePath+"?"+params.Encode()))
+	e.upstreamCallback(url.Values{"code": {code}, "state": {state}})
+	_, tok := e.exchange(e.code(params), verifier)
+	raw, _ := tok["id_token"].(string)
+	parsed, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+	if err != nil {
+		t.Fatalf("id_token %q: %v", raw, err)
+	}
+	var claims struct {
+		AMR []string `json:"amr"`
+		ACR string   `json:"acr"`
+	}
+	if err := parsed.Claims(e.srv.keys.Public(), &claims); err != nil || toJSON(claims.AMR) != `["pwd","mfa"]` || claims.ACR != "urn:example:loa:2" {
+		t.Fatalf("ID token amr/acr = %+v, %v", claims, err)
 	}
 }

@@ -68,14 +68,15 @@ func (s *Server) currentUser(c echo.Context) (store.User, store.Session, error) 
 	return u, sess, err
 }
 
-// startSession signs the browser in as u.
-func (s *Server) startSession(c echo.Context, u store.User) error {
+// startSession signs the browser in as u; amr and acr say how (RFC 8176),
+// for the ID tokens of this session's codes.
+func (s *Server) startSession(c echo.Context, u store.User, amr []string, acr string) error {
 	token, err := s.newToken()
 	if err != nil {
 		return err
 	}
 	now := s.now()
-	sess := store.Session{ID: hashToken(token), UserID: u.ID, AuthTime: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	sess := store.Session{ID: hashToken(token), UserID: u.ID, AuthTime: now, ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr, ACR: acr}
 	if err := s.store.CreateSession(c.Request().Context(), sess); err != nil {
 		return err
 	}

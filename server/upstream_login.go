@@ -124,7 +124,7 @@ func (s *Server) handleUpstreamCallback(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(c, u); err != nil {
+	if err := s.startSession(c, u, ident.AMR, ident.ACR); err != nil {
 		return err
 	}
 	s.metrics.upstreamLogin(p.ID(), "ok")

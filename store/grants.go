@@ -25,8 +25,11 @@ type AuthCode struct {
 	Scopes           []string `json:"scopes,omitempty"`
 	Resources        []string `json:"resources"`
 	CodeChallenge    string   `json:"code_challenge"`
-	// Nonce is the OpenID Connect nonce of the request, for the ID token.
+	// Nonce is the OpenID Connect nonce of the request, and AMR and ACR
+	// how the user authenticated (from the session), for the ID token.
 	Nonce    string    `json:"nonce,omitempty"`
+	AMR      []string  `json:"amr,omitempty"`
+	ACR      string    `json:"acr,omitempty"`
 	AuthTime time.Time `json:"auth_time"`
 	IssuedAt time.Time `json:"issued_at"`
 	// ExpiresAt ends the code's validity.

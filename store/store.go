@@ -177,6 +177,10 @@ type Session struct {
 	UserID    string    `json:"user_id"`
 	AuthTime  time.Time `json:"auth_time"`
 	ExpiresAt time.Time `json:"expires_at"`
+	// AMR and ACR say how the user authenticated (RFC 8176 method values,
+	// e.g. "pwd"; an upstream provider's own amr and acr), for ID tokens.
+	AMR []string `json:"amr,omitempty"`
+	ACR string   `json:"acr,omitempty"`
 }
 
 // SessionStore persists login sessions.

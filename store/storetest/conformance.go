@@ -236,7 +236,7 @@ func testDeleteUserEndsSessions(t *testing.T, s store.Store, clock *Clock) {
 
 func testSessions(t *testing.T, s store.Store, clock *Clock) {
 	ctx := context.Background()
-	sess := store.Session{ID: "sid", UserID: "u1", AuthTime: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour)}
+	sess := store.Session{ID: "sid", UserID: "u1", AuthTime: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour), AMR: []string{"pwd"}, ACR: "urn:x:loa:1"}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
@@ -244,7 +244,8 @@ func testSessions(t *testing.T, s store.Store, clock *Clock) {
 		t.Fatalf("duplicate session: err = %v, want ErrConflict", err)
 	}
 	got, err := s.Session(ctx, "sid")
-	if err != nil || got.UserID != "u1" || !got.AuthTime.Equal(sess.AuthTime) || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+	if err != nil || got.UserID != "u1" || !got.AuthTime.Equal(sess.AuthTime) || !got.ExpiresAt.Equal(sess.ExpiresAt) ||
+		len(got.AMR) != 1 || got.AMR[0] != "pwd" || got.ACR != sess.ACR {
 		t.Fatalf("Session = %+v, %v", got, err)
 	}
 	clock.Advance(59 * time.Minute)
