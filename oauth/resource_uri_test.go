@@ -148,3 +148,18 @@ func mustUnescape(t *testing.T, s string) string {
 	}
 	return out
 }
+
+// BenchmarkNormalizeResource: the comparison key of a resource indicator,
+// computed once per requested resource at /authorize and /token.
+func BenchmarkNormalizeResource(b *testing.B) {
+	for _, raw := range []string{"https://mcp.example.com/mcp", "HTTPS://MCP.Example.com:443/%6Dcp"} {
+		b.Run(raw, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NormalizeResource(raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

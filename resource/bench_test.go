@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 )
 
 // BenchmarkVerify: the hot path, one Gatehouse token against cached keys
@@ -60,4 +61,31 @@ func BenchmarkMiddleware(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkVerifyIntrospection: introspection mode. cached is the steady
+// state within CacheTTL (one map lookup on top of BenchmarkVerify);
+// uncached asks real Gatehouse for every token (CacheTTL negative), the
+// price of seeing revocation with no delay at all.
+func BenchmarkVerifyIntrospection(b *testing.B) {
+	g := startGatehouse(b)
+	tok := g.token(b, testResource, "tools:call")
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name string
+		ttl  time.Duration
+	}{{"cached", time.Minute}, {"uncached", -1}} {
+		v := newVerifier(b, g, newClock(), introspecting(tc.ttl))
+		if _, err := v.Verify(ctx, tok); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
