@@ -91,6 +91,14 @@ func TestIDJAGSuccess(t *testing.T) {
 	if c2 := verifyAccessToken(t, e.oauthEnv, body2["access_token"].(string), testResource); c2.Subject != claims.Subject || c2.Scope != "files:read files:write" {
 		t.Fatalf("second exchange: sub %q scope %q", c2.Subject, c2.Scope)
 	}
+	// A resource parameter repeating the assertion's resource in another
+	// spelling of the same URI is the same resource (issue 10 item 1), and
+	// aud stays the configured spelling.
+	resp, body3 := e.exchangeJAG(e.assertion(nil), url.Values{"resource": {"HTTPS://MCP.example.com:443/%6Dcp"}})
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ID-JAG with the resource respelled: %d %v", resp.StatusCode, body3)
+	}
+	verifyAccessToken(t, e.oauthEnv, body3["access_token"].(string), testResource)
 	// Discovery advertises the grant and the profile.
 	_, md := e.doJSON(mustReq(t, e.http.URL+wellKnownOAuth))
 	if !strings.Contains(toJSON(md["grant_types_supported"]), "jwt-bearer") || !strings.Contains(toJSON(md["authorization_grant_profiles_supported"]), IDJAGGrantProfile) {
@@ -126,6 +134,7 @@ func TestIDJAGHostile(t *testing.T) {
 		{"replayed jti", replayed, nil, "invalid_grant", "replay"},
 		{"resource not configured", e.assertion(func(c map[string]any, _ *string, _ *any) { c["resource"] = "https://unknown.example/mcp" }), nil, "invalid_target", "not a resource server"},
 		{"resource parameter differs", e.assertion(nil), url.Values{"resource": {testOtherResource}}, "invalid_target", "must match"},
+		{"resource parameter another path", e.assertion(nil), url.Values{"resource": {testResource + "/"}}, "invalid_target", "must match"},
 		{"scope not offered", e.assertion(nil), url.Values{"scope": {"admin:all"}}, "invalid_scope", "accepted by the requested resource"},
 		{"scope outside the assertion", e.assertion(func(c map[string]any, _ *string, _ *any) { c["scope"] = "files:read" }), url.Values{"scope": {"files:write"}}, "invalid_scope", "ID-JAG's scope"},
 		{"user refused by admission", e.assertion(func(c map[string]any, _ *string, _ *any) {

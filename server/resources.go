@@ -208,6 +208,19 @@ func (rs *Resources) resolve(requested []string) ([]string, []*Resource, error) 
 	return auds, entries, nil
 }
 
+// sameResources reports whether a and b name the same resources, each
+// compared as a URI (oauth.SameResource), whatever the order or
+// repetition: "https://mcp.example.com/" in a resource parameter repeats
+// an ID-JAG's "https://mcp.example.com".
+func sameResources(a, b []string) bool {
+	covers := func(x, y []string) bool {
+		return !slices.ContainsFunc(x, func(r string) bool {
+			return !slices.ContainsFunc(y, func(s string) bool { return oauth.SameResource(r, s) })
+		})
+	}
+	return covers(a, b) && covers(b, a)
+}
+
 // ScopesSupported lists every scope any resource accepts, plus
 // offline_access, for the discovery document.
 func (rs *Resources) ScopesSupported() []string {

@@ -84,7 +84,7 @@ func (s *Server) idJAGToken(ctx context.Context, client *oauth.Client, form url.
 	target := []string(c.Resource)
 	if len(target) == 0 {
 		target = requested
-	} else if len(requested) > 0 && !sameStrings(requested, target) {
+	} else if len(requested) > 0 && !sameResources(requested, target) {
 		return tokenSpec{}, store.User{}, oauth.InvalidTarget("resource must match the ID-JAG's resource claim")
 	}
 	if len(target) > 1 {
@@ -166,10 +166,6 @@ func (s *Server) idJAGUser(ctx context.Context, c *idJAGClaims, iss *AssertionIs
 }
 
 // sameStrings reports whether a and b hold the same strings.
-func sameStrings(a, b []string) bool {
-	return len(a) == len(b) && len(intersect(a, b)) == len(a)
-}
-
 func intersect(a, b []string) []string {
 	var out []string
 	for _, x := range a {
