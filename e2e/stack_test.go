@@ -56,6 +56,9 @@ const strictRefresh = "tokens:\n  refresh_token_grace_period: 0s\n"
 // stackOptions vary the stack for the tests that need another shape; the
 // zero value is Gatehouse's defaults with the resource at /mcp.
 type stackOptions struct {
+	// dcr is YAML appended inside the dcr: section, indented by two
+	// spaces (for example "  unused_client_ttl: 2s\n").
+	dcr string
 	// extra is top-level YAML appended to the configuration (for example
 	// a tokens: section).
 	extra string
@@ -102,7 +105,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	if opts.resourceClaims != "" {
 		fmt.Fprintf(&cfg, "    claims: %s\n", opts.resourceClaims)
 	}
-	fmt.Fprintf(&cfg, "dcr:\n  mode: open\n")
+	fmt.Fprintf(&cfg, "dcr:\n  mode: open\n%s", opts.dcr)
 	switch {
 	case docs != nil:
 		fmt.Fprintf(&cfg, "cimd:\n  enabled: true\n  allow_private_addresses: true\n  extra_ca_file: %s\n%s", docs.caFile, opts.cimdExtra)

@@ -23,8 +23,21 @@ const (
 )
 
 // handleAuthorize is the authorization endpoint (OAuth 2.1 §4.1.1). GET
-// carries the request in the query; POST in a form body.
+// carries the request in the query; POST in a form body. A request that
+// asks for JSON (clients preflight /authorize that way) gets the errors
+// that would be pages as OAuth JSON instead.
 func (s *Server) handleAuthorize(c echo.Context) error {
+	err := s.authorize(c)
+	var pe *pageError
+	if err != nil && errors.As(err, &pe) && wantsJSON(c.Request().Header.Values(echo.HeaderAccept)) {
+		s.logError(requestLogger(c, s.log), http.StatusBadRequest, err)
+		writeOAuthError(c, pe.jsonError())
+		return nil
+	}
+	return err
+}
+
+func (s *Server) authorize(c echo.Context) error {
 	params := c.QueryParams()
 	if c.Request().Method == http.MethodPost {
 		form, err := postForm(c, "resource")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -228,7 +229,11 @@ func clientPageError(err error) error {
 	if !errors.As(err, &oe) {
 		return err
 	}
+	var gone *dcr.RegistrationGone
+	if errors.As(err, &gone) {
+		return registrationGonePage(gone, oe)
+	}
 	return &pageError{Status: http.StatusBadRequest, Title: "Unknown or invalid application",
 		Detail: "This sign-in request comes from an application Gatehouse cannot verify: " + oe.Description,
-		OAuth:  oe.Code, cause: oe.Cause()}
+		OAuth:  oe.Code, Description: oe.Description, cause: oe.Cause()}
 }

@@ -22,6 +22,11 @@ type pageError struct {
 	// OAuth, when set, is the OAuth error code the page stands for; it is
 	// shown so a developer can match it to the specification.
 	OAuth string
+	// Advice, when set, is what the person can do, one step per entry.
+	Advice []string
+	// Description is the error_description of the JSON form of the page
+	// (for a client that asked for JSON); Detail when empty.
+	Description string
 	// RetryAfter, when positive, is sent as a Retry-After header (seconds).
 	RetryAfter int
 	cause      error

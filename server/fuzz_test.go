@@ -269,3 +269,22 @@ func FuzzGrantScopes(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWantsJSON: whatever the Accept header, JSON is chosen only when it
+// names a JSON type, never when it plainly names text/html (what every
+// browser navigation sends).
+func FuzzWantsJSON(f *testing.F) {
+	for _, s := range []string{"application/json", "text/html,*/*;q=0.8", "application/json;q=0", "application/x+json, text/html;q=0", ";;,,", "application/json;q=1e309"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, accept string) {
+		got := wantsJSON([]string{accept})
+		lower := strings.ToLower(accept)
+		if got && !strings.Contains(lower, "json") {
+			t.Fatalf("wantsJSON(%q) without a JSON type", accept)
+		}
+		if got && wantsJSON([]string{accept, "text/html"}) {
+			t.Fatalf("wantsJSON(%q, text/html) chose JSON", accept)
+		}
+	})
+}
