@@ -82,7 +82,7 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 		}
 	}
 	cfg := s.cfg.Load()
-	meta, _, narrowed, err := s.validate(cfg, body)
+	meta, statementIssuer, narrowed, err := s.validate(cfg, body)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,9 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 		return info, err
 	}
 	now := s.now()
-	c.Metadata, c.UpdatedAt, c.DedupKey = meta, now, ""
+	// An update without a statement makes the software_id self-asserted
+	// again: only a verified one counts for client_profiles[].software_ids.
+	c.Metadata, c.UpdatedAt, c.DedupKey, c.StatementIssuer = meta, now, "", statementIssuer
 	var secret string
 	switch {
 	// A new secret when the client becomes confidential, or when its

@@ -32,6 +32,9 @@ func (s *Service) ResolveClient(ctx context.Context, id string) (*oauth.Client, 
 	}
 	out := &oauth.Client{ID: c.ID, Kind: oauth.ClientDCR, Metadata: c.Metadata,
 		SecretExpiresAt: c.SecretExpiresAt, Fingerprint: oauth.Fingerprint(c.Metadata)}
+	if c.StatementIssuer != "" {
+		out.VerifiedSoftwareID = c.Metadata.SoftwareID
+	}
 	if c.SecretHash != "" {
 		if out.SecretHash, err = hex.DecodeString(c.SecretHash); err != nil {
 			return nil, err

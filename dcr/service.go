@@ -112,7 +112,7 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 			return nil, oauth.InvalidToken("registration requires an initial access token (Authorization: Bearer ...)")
 		}
 	}
-	meta, trusted, narrowed, err := s.validate(cfg, body)
+	meta, statementIssuer, narrowed, err := s.validate(cfg, body)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,7 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 	}
 	rec := store.RegisteredClient{
 		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(rat), IssuedAt: now, UpdatedAt: now,
-		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: ip,
+		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: ip, StatementIssuer: statementIssuer,
 	}
 	var secret string
 	if confidential(meta) {
@@ -138,7 +138,7 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 		if cfg.SecretTTL > 0 {
 			rec.SecretExpiresAt = now.Add(cfg.SecretTTL)
 		}
-	} else if !trusted {
+	} else if statementIssuer == "" {
 		rec.DedupKey = dedupKey(meta, ip)
 	}
 	iat := ""
@@ -163,25 +163,26 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 }
 
 // validate decodes, applies a trusted software statement, and normalizes;
-// it returns the values it dropped too.
-func (s *Service) validate(cfg *Config, body []byte) (oauth.ClientMetadata, bool, []policy.Narrowing, error) {
+// it returns the issuer of the verified statement ("" without one) and
+// the values it dropped.
+func (s *Service) validate(cfg *Config, body []byte) (oauth.ClientMetadata, string, []policy.Narrowing, error) {
 	members, err := decodeMembers(body)
 	if err != nil {
-		return oauth.ClientMetadata{}, false, nil, err
+		return oauth.ClientMetadata{}, "", nil, err
 	}
-	trusted, err := cfg.Statements.applyStatement(members, s.now())
+	issuer, err := cfg.Statements.applyStatement(members, s.now())
 	if err != nil {
-		return oauth.ClientMetadata{}, false, nil, err
+		return oauth.ClientMetadata{}, "", nil, err
 	}
 	meta, err := typedMetadata(members)
 	if err != nil {
-		return meta, false, nil, err
+		return meta, "", nil, err
 	}
 	meta, narrowed, err := normalize(meta, cfg.MaxRedirectURIs)
 	if err == nil && !cfg.AllowClientCredentials {
 		meta, err = withoutClientCredentials(meta)
 	}
-	return meta, trusted, narrowed, err
+	return meta, issuer, narrowed, err
 }
 
 // information renders a stored client; rat is the registration access

@@ -406,6 +406,25 @@ func TestSoftwareStatements(t *testing.T) {
 	if info.ClientName != "Verified App" || info.SoftwareID != "verified-1" {
 		t.Fatalf("statement claims did not win: %+v", info.ClientMetadata)
 	}
+	// The verified software_id is what client profiles match on; a
+	// self-asserted one (no statement, or an update without it) is not.
+	if c, err := e.svc.ResolveClient(ctx, info.ClientID); err != nil || c.VerifiedSoftwareID != "verified-1" {
+		t.Fatalf("resolved %+v, %v: want VerifiedSoftwareID verified-1", c, err)
+	}
+	claimed, err := e.svc.Register(ctx, []byte(`{"redirect_uris":["https://a.example/cb"],"software_id":"verified-1","token_endpoint_auth_method":"none"}`), "198.51.100.8", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := e.svc.ResolveClient(ctx, claimed.ClientID); c.VerifiedSoftwareID != "" || c.Metadata.SoftwareID != "verified-1" {
+		t.Fatalf("a claimed software_id counted as verified: %+v", c)
+	}
+	upd := fmt.Sprintf(`{"client_id":%q,"redirect_uris":["https://a.example/cb"],"software_id":"verified-1","token_endpoint_auth_method":"none"}`, info.ClientID)
+	if _, err := e.svc.Update(ctx, info.ClientID, info.RegistrationAccessToken, []byte(upd)); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := e.svc.ResolveClient(ctx, info.ClientID); c.VerifiedSoftwareID != "" {
+		t.Fatalf("an update without the statement kept the verified software_id: %+v", c)
+	}
 	hostile := map[string]struct {
 		stmt, want string
 	}{

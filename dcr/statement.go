@@ -39,58 +39,59 @@ var jwtClaimNames = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti"}
 // JWS with an allowed asymmetric algorithm, an iss the operator trusts, a
 // valid signature by that issuer's keys, and sane times. It returns the
 // statement's metadata claims, which override the JSON body (§3.1.1).
-func (p StatementPolicy) verifyStatement(raw string, now time.Time) (map[string]json.RawMessage, error) {
+func (p StatementPolicy) verifyStatement(raw string, now time.Time) (map[string]json.RawMessage, string, error) {
 	tok, err := jwt.ParseSigned(raw, policy.AssertionAlgorithms)
 	if err != nil || len(tok.Headers) != 1 {
-		return nil, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement is not a compact JWS signed with an asymmetric algorithm")
+		return nil, "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement is not a compact JWS signed with an asymmetric algorithm")
 	}
 	var unverified jwt.Claims
 	if err := tok.UnsafeClaimsWithoutVerification(&unverified); err != nil || unverified.Issuer == "" {
-		return nil, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement must carry iss (RFC 7591 §2.3)")
+		return nil, "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement must carry iss (RFC 7591 §2.3)")
 	}
 	idx := slices.IndexFunc(p.Issuers, func(t TrustedIssuer) bool { return t.Issuer == unverified.Issuer })
 	if idx < 0 {
-		return nil, oauth.New(oauth.ErrCodeUnapprovedSoftwareStatement, 400, "software_statement issuer %q is not trusted by this server", clip(unverified.Issuer))
+		return nil, "", oauth.New(oauth.ErrCodeUnapprovedSoftwareStatement, 400, "software_statement issuer %q is not trusted by this server", clip(unverified.Issuer))
 	}
 	issuer := p.Issuers[idx]
 	alg := jose.SignatureAlgorithm(tok.Headers[0].Algorithm)
 	if len(issuer.Algorithms) > 0 && !slices.Contains(issuer.Algorithms, alg) {
-		return nil, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement algorithm %s is not allowed for %s", alg, issuer.Issuer)
+		return nil, "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement algorithm %s is not allowed for %s", alg, issuer.Issuer)
 	}
 	var std jwt.Claims
 	var claims map[string]json.RawMessage
 	if err := tok.Claims(issuer.Keys, &std, &claims); err != nil {
-		return nil, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement signature does not verify against %s's keys", issuer.Issuer)
+		return nil, "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement signature does not verify against %s's keys", issuer.Issuer)
 	}
 	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: issuer.Issuer, Time: now}, statementLeeway); err != nil {
-		return nil, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement is not valid now: %v", err)
+		return nil, "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement is not valid now: %v", err)
 	}
 	for _, name := range jwtClaimNames {
 		delete(claims, name)
 	}
-	return claims, nil
+	return claims, issuer.Issuer, nil
 }
 
 // applyStatement overlays a trusted statement's claims on the body
-// members, or refuses the registration when a statement is required.
-func (p StatementPolicy) applyStatement(members map[string]json.RawMessage, now time.Time) (trusted bool, err error) {
+// members, or refuses the registration when a statement is required. It
+// returns the issuer of the statement it verified, "" when there was none.
+func (p StatementPolicy) applyStatement(members map[string]json.RawMessage, now time.Time) (issuer string, err error) {
 	raw, present := members["software_statement"]
 	if !present || string(raw) == "null" {
 		if p.Required {
-			return false, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "a software_statement from a trusted issuer is required")
+			return "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "a software_statement from a trusted issuer is required")
 		}
-		return false, nil
+		return "", nil
 	}
 	var statement string
 	if err := json.Unmarshal(raw, &statement); err != nil {
-		return false, oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement must be a string")
+		return "", oauth.New(oauth.ErrCodeInvalidSoftwareStatement, 400, "software_statement must be a string")
 	}
-	claims, err := p.verifyStatement(statement, now)
+	claims, iss, err := p.verifyStatement(statement, now)
 	if err != nil {
-		return false, err
+		return "", err
 	}
 	for k, v := range claims {
 		members[k] = v
 	}
-	return true, nil
+	return iss, nil
 }

@@ -67,6 +67,11 @@ type Client struct {
 	// may ask). Other clients may introspect only their own tokens. Never
 	// set from self-asserted metadata.
 	MayIntrospect bool
+	// VerifiedSoftwareID is a registered client's software_id as asserted
+	// by a software statement Gatehouse verified (RFC 7591 §2.3); "" when
+	// none was. Client profiles match software_ids on it, never on the
+	// self-asserted Metadata.SoftwareID.
+	VerifiedSoftwareID string
 	// Fingerprint identifies the security-relevant metadata (redirect URIs,
 	// auth method, keys, grant types, scope, name, logo); consent given
 	// under one fingerprint is not reused under another (CIMD -02 §8.4).

@@ -47,6 +47,10 @@ type RegisteredClient struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	// RegisteredFrom is the client IP the registration came from.
 	RegisteredFrom string `json:"registered_from,omitempty"`
+	// StatementIssuer is the iss of the software statement verified at
+	// the last registration or update (RFC 7591 §2.3), "" without one: the
+	// metadata's software_id is then the client's own claim.
+	StatementIssuer string `json:"statement_issuer,omitempty"`
 }
 
 // MaxSharedRegistrants bounds SharedTokenHashes, so a flood of identical
@@ -109,7 +113,8 @@ type ClientStore interface {
 	Client(ctx context.Context, id string) (RegisteredClient, error)
 	// UpdateClient replaces a client's record (RFC 7592 §2.2).
 	UpdateClient(ctx context.Context, c RegisteredClient) error
-	// DeleteClient removes the client and revokes every grant it holds.
+	// DeleteClient removes the client, its approval record, and revokes
+	// every grant it holds.
 	DeleteClient(ctx context.Context, id string) error
 	// ListClients returns every live client, oldest first; with
 	// includeExpired also those past ExpiresAt the sweeper has not removed.

@@ -21,18 +21,19 @@ const (
 	KindConsent      RecordKind = "consents"
 	KindRevokedToken RecordKind = "revoked_access_tokens"
 	KindAssertionID  RecordKind = "assertion_ids"
+	KindApproval     RecordKind = "client_approvals"
 )
 
 // RecordKinds lists every kind in export order.
 var RecordKinds = []RecordKind{
 	KindSecret, KindSigningKey, KindUser, KindIdentity, KindSession, KindClient, KindInitialToken,
-	KindGrant, KindRefreshToken, KindCode, KindConsent, KindRevokedToken, KindAssertionID,
+	KindGrant, KindRefreshToken, KindCode, KindConsent, KindRevokedToken, KindAssertionID, KindApproval,
 }
 
 // Record is one exported record. Value is the record type of its kind:
 // NamedSecret, SigningKey, User, Identity, Session, RegisteredClient,
 // InitialAccessToken, Grant, RefreshToken, AuthCode, Consent, IssuedToken
-// (a revoked access token) or AssertionID.
+// (a revoked access token), AssertionID or ClientApproval.
 type Record struct {
 	Kind  RecordKind
 	Value any

@@ -62,6 +62,7 @@ type Store interface {
 	ReplayStore
 	ClientStore
 	IdentityStore
+	ApprovalStore
 
 	// Sweep deletes records whose expiry is at or before now. It is safe to
 	// run concurrently with other operations.

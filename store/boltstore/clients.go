@@ -26,6 +26,9 @@ var clientsTable = appendOnly(newTable(bucketClients, func(tx *bolt.Tx, now time
 			return err
 		}
 	}
+	if err := approvalsTable.del(tx, now, key); err != nil {
+		return err
+	}
 	if err := revokeClientGrants(tx, now, string(key)); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ var exportTables = []struct {
 		}
 		return store.AssertionID{ClientID: string(client), JTI: string(jti), ExpiresAt: fromNanos(exp)}, nil
 	}},
+	{store.KindApproval, approvalsTable, decodeAs[store.ClientApproval]},
 }
 
 func decodeAs[T any](_ *bolt.Tx, _, body []byte, _ uint64) (any, error) {

@@ -35,6 +35,7 @@ var (
 	bucketIATs          = []byte("dcr_initial_tokens")
 	bucketIdentities    = []byte("identities")
 	bucketIdentByUser   = []byte("identities_by_user")
+	bucketApprovals     = []byte("client_approvals")
 
 	keySchemaVersion = []byte("schema_version")
 )
@@ -45,6 +46,7 @@ var allBuckets = [][]byte{
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
 	bucketConsents, bucketConsentByClnt, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
 	bucketIdentities, bucketIdentByUser,
+	bucketApprovals,
 }
 
 // table is one entity bucket whose values carry an expiry prefix.

@@ -135,7 +135,8 @@ func (s *Store) UpdateClient(ctx context.Context, c store.RegisteredClient) erro
 	return err
 }
 
-// DeleteClient removes a client and revokes its grants in one transaction.
+// DeleteClient removes a client, its approval record, and revokes its
+// grants in one transaction.
 func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
 		args := pgx.NamedArgs{"id": id, "now": s.now()}
@@ -145,6 +146,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		}
 		if tag.RowsAffected() == 0 {
 			return fmt.Errorf("client %s: %w", id, store.ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM client_approvals WHERE client_id = @id", args); err != nil {
+			return err
 		}
 		if _, err = revokeGrants(ctx, tx, "client_id = @id", args); err != nil {
 			return err

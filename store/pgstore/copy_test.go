@@ -50,6 +50,10 @@ func TestCopyFromBolt(t *testing.T) {
 	must(src.PutConsent(ctx, store.Consent{UserID: "u1", ClientID: "dcr_1", Fingerprint: "f", GrantedAt: now}))
 	must(src.RevokeAccessToken(ctx, store.IssuedToken{JTI: "old-at", ExpiresAt: now.Add(5 * time.Minute)}))
 	must(src.UseAssertionID(ctx, "dcr_1", "jti-1", now.Add(5*time.Minute)))
+	if _, _, err := src.RequestClientApproval(ctx, store.ClientApproval{ClientID: "https://agent.example/c.json", Kind: "cimd",
+		Fingerprint: "fp", RequestedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	clock.Advance(2 * time.Second) // session "gone" has expired: not copied
 
 	dst, err := pgstore.Open(ctx, pgstore.Options{URL: newURL(t), Now: clock.Now})
@@ -63,7 +67,7 @@ func TestCopyFromBolt(t *testing.T) {
 	}
 	want := map[store.RecordKind]int{store.KindSecret: 1, store.KindSigningKey: 2, store.KindUser: 1, store.KindIdentity: 1, store.KindSession: 1, store.KindClient: 1,
 		store.KindInitialToken: 1, store.KindGrant: 1, store.KindRefreshToken: 1, store.KindCode: 1, store.KindConsent: 1,
-		store.KindRevokedToken: 1, store.KindAssertionID: 1}
+		store.KindRevokedToken: 1, store.KindAssertionID: 1, store.KindApproval: 1}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("copied %d %s, want %d", counts[k], k, n)
@@ -92,6 +96,9 @@ func TestCopyFromBolt(t *testing.T) {
 	dup.ID, dup.RegistrationTokenHash = "dcr_2", "rat2"
 	if got, created, err := dst.CreateClient(ctx, dup, "iat"); err != nil || created || got.ID != "dcr_1" {
 		t.Errorf("identical registration after copy = %s created=%v %v", got.ID, created, err)
+	}
+	if a, err := dst.ClientApproval(ctx, "https://agent.example/c.json"); err != nil || a.State != store.ApprovalPending || a.Fingerprint != "fp" {
+		t.Errorf("approval = %+v, %v", a, err)
 	}
 	if c, _ := dst.Code(ctx, "c1"); !c.Redeemed() || c.GrantID != "g1" {
 		t.Errorf("code = %+v", c)

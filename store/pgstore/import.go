@@ -38,6 +38,7 @@ var importTables = map[store.RecordKind]importTable{
 	store.KindConsent:      {"consents", []string{"user_id", "client_id", "data"}, ""},
 	store.KindRevokedToken: {"revoked_access_tokens", []string{"jti", "expires_at"}, ""},
 	store.KindAssertionID:  {"assertion_ids", []string{"client_id", "jti", "expires_at"}, ""},
+	store.KindApproval:     {"client_approvals", []string{"client_id", "state", "requested_at", "data"}, ""},
 }
 
 // row turns a record into its table's columns.
@@ -77,6 +78,8 @@ func row(rec store.Record, dedupSeen map[string]bool) ([]any, error) {
 		return []any{v.JTI, v.ExpiresAt}, nil
 	case store.AssertionID:
 		return []any{v.ClientID, v.JTI, v.ExpiresAt}, nil
+	case store.ClientApproval:
+		return []any{v.ClientID, v.State, v.RequestedAt, v}, nil
 	}
 	return nil, fmt.Errorf("import: %s record of unexpected type %T", rec.Kind, rec.Value)
 }

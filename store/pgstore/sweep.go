@@ -90,8 +90,8 @@ func sweepTable(ctx context.Context, conn *pgxpool.Conn, table string, now time.
 	}
 }
 
-// sweepClients removes one batch of expired clients with their grants (as
-// DeleteClient does), in one transaction, and returns their IDs.
+// sweepClients removes one batch of expired clients with their grants and
+// approval records (as DeleteClient does), in one transaction, and returns their IDs.
 func sweepClients(ctx context.Context, conn *pgxpool.Conn, now time.Time) ([]string, error) {
 	var ids []string
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -102,6 +102,9 @@ func sweepClients(ctx context.Context, conn *pgxpool.Conn, now time.Time) ([]str
 		}
 		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil || len(ids) == 0 {
+			return err
+		}
+		if _, err := tx.Exec(ctx, "DELETE FROM client_approvals WHERE client_id = ANY($1)", ids); err != nil {
 			return err
 		}
 		if _, err = revokeGrants(ctx, tx, "client_id = ANY(@ids)", pgx.NamedArgs{"ids": ids, "now": now}); err != nil {

@@ -47,6 +47,9 @@ func Run(t *testing.T, open Opener) {
 		{"InitialAccessTokens", testInitialAccessTokens},
 		{"Identities", testIdentities},
 		{"ConcurrentProvisioning", testConcurrentProvisioning},
+		{"Approvals", testApprovals},
+		{"ApprovalGoesWithClient", testApprovalGoesWithClient},
+		{"ConcurrentApprovalRequests", testConcurrentApprovalRequests},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
