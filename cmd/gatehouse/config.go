@@ -36,6 +36,9 @@ type Config struct {
 	Clients        []ClientConfig   `yaml:"clients" help:"Operator-registered clients. URL client IDs (CIMD) and dynamically registered clients need no entry here."`
 	// IdentityAssertions configures enterprise-managed authorization (ID-JAG).
 	IdentityAssertions IdentityAssertionsConfig `yaml:"identity_assertions"`
+	// ClientProfiles is a contract (issue 13): ordered, first match wins.
+	ClientProfiles []ProfileConfig `yaml:"client_profiles" help:"Per-kind trust, in order: the first profile whose match fits a client applies; a client no profile matches gets the built-in default (no approval, remembered consent, cimd.redirect_policy, cimd/dcr.allow_client_credentials, no ceilings). Reloadable."`
+	Approvals      ApprovalsConfig `yaml:"approvals"`
 }
 
 // DCRConfig is the dynamic client registration policy (RFC 7591/7592).
@@ -181,6 +184,9 @@ func Defaults() Config {
 		TLS:    TLSConfig{HSTSMaxAge: 365 * 24 * time.Hour},
 		Server: ServerConfig{ShutdownTimeout: 20 * time.Second, BodyLimit: 64 << 10},
 		CIMD:   defaultCIMD(),
+		// Three retries (1 s, 2 s, 4 s apart) ride out a webhook receiver's
+		// restart without holding a notice for long.
+		Approvals: ApprovalsConfig{WebhookTimeout: 5 * time.Second, WebhookRetries: 3},
 		DCR: DCRConfig{
 			Mode:            "open",
 			UnusedClientTTL: 24 * time.Hour,
@@ -289,11 +295,13 @@ func (c *Config) Validate() []Problem {
 	ps = append(ps, c.validateDCR()...)
 	ps = append(ps, c.validateCIMD()...)
 	ps = append(ps, c.validateAdmin()...)
+	ps = append(ps, c.validateApprovals()...)
 	_, rps := buildResources(c.Resources)
 	_, cps := buildClients(c.Clients)
 	_, pps := buildProviderConfigs(c)
 	_, aps := buildAssertionIssuers(c)
-	return append(append(append(append(ps, rps...), cps...), pps...), aps...)
+	_, fps := buildProfiles(*c)
+	return append(append(append(append(append(ps, rps...), cps...), pps...), aps...), fps...)
 }
 
 // checkIssuer applies RFC 8414 §2 (https, no query or fragment) with the

@@ -298,6 +298,11 @@ func (d nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.l.sources[path] = d.at(n)
 	}
 	switch {
+	case v.Kind() == reflect.Pointer:
+		// An optional value (unset differs from its zero value).
+		elem := reflect.New(v.Type().Elem())
+		d.decode(n, elem.Elem(), path)
+		v.Set(elem)
 	case v.Type() == rawJSONType:
 		d.decodeRawJSON(n, v, path)
 	case v.Kind() == reflect.Struct && v.Type() != durationType:

@@ -47,6 +47,12 @@ func toNode(v reflect.Value, path string, sources map[string]string, secret bool
 		n := scalar(pgstore.RedactURL(v.String()))
 		n.Style = quoteIfNeeded(n.Value)
 		return n
+	case v.Kind() == reflect.Pointer && v.IsNil():
+		n := scalar("null")
+		n.Tag = "!!null"
+		return n
+	case v.Kind() == reflect.Pointer:
+		return toNode(v.Elem(), path, sources, secret)
 	case v.Type() == durationType:
 		return scalar(time.Duration(v.Int()).String())
 	case v.Type() == rawJSONType:
@@ -79,7 +85,9 @@ func toNode(v reflect.Value, path string, sources map[string]string, secret bool
 		for i := range v.Len() {
 			n.Content = append(n.Content, toNode(v.Index(i), fmt.Sprintf("%s[%d]", path, i), sources, false))
 		}
-		if src, ok := sources[path]; ok {
+		// A block sequence's line comment would be printed after its last
+		// entry, on the next key's line; its entries carry their sources.
+		if src, ok := sources[path]; ok && n.Style == yaml.FlowStyle {
 			n.LineComment = "from " + src
 		}
 		return n

@@ -21,6 +21,8 @@ func reloadable(key string) bool {
 	switch {
 	case key == "resources" || key == "clients" || strings.HasPrefix(key, "resources[") || strings.HasPrefix(key, "clients["):
 		return true
+	case key == "client_profiles" || strings.HasPrefix(key, "client_profiles[") || strings.HasPrefix(key, "approvals."):
+		return true
 	case strings.HasPrefix(key, "dcr."):
 		return true
 	case strings.HasPrefix(key, "cimd.fetch."), key == "cimd.allow_private_addresses", key == "cimd.extra_ca_file":
@@ -111,7 +113,9 @@ func (r *reloader) reloadQuietly(trigger string) ReloadResult {
 	}
 	// The running configuration keeps the values that need a restart.
 	for _, s := range settings() {
-		if reloadable(s.Key) {
+		// List entries' fields ("clients[].client_id") are indexed within
+		// the entry; the list itself ("clients") is copied whole.
+		if reloadable(s.Key) && !strings.Contains(s.Key, "[]") {
 			reflect.ValueOf(&r.running).Elem().FieldByIndex(s.Index).Set(reflect.ValueOf(cfg).FieldByIndex(s.Index))
 		}
 	}
