@@ -20,7 +20,12 @@ type Report struct {
 	RedirectURI    string // "" when none was given
 	RedirectPolicy policy.RedirectMode
 	Hosts          policy.HostPolicy
-	Findings       []Finding
+	// Profile is the client profile that would apply, MatchReason why,
+	// and Effects what it does (approval, consent, redirects, ceilings).
+	Profile     *policy.Profile
+	MatchReason string
+	Effects     []policy.ProfileEffect
+	Findings    []Finding
 	// Fetch describes the document fetch; nil when none happened.
 	Fetch *FetchInfo
 	// Client is the effective (narrowed) client; nil when refused.
@@ -66,8 +71,10 @@ func (r *Report) Accepted() bool {
 // authorization request would. It then checks what Resolve defers: the
 // jwks_uri key set of a private_key_jwt client and the logo.
 func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Report {
-	rep := &Report{ClientID: clientID, RedirectURI: redirectURI, RedirectPolicy: r.config().RedirectPolicy,
-		Hosts: r.config().Hosts, CheckedAt: r.now()}
+	cfg := r.config()
+	rep := &Report{ClientID: clientID, RedirectURI: redirectURI, RedirectPolicy: cfg.redirectMode(clientID),
+		Hosts: cfg.Hosts, CheckedAt: r.now()}
+	rep.describeProfile(cfg)
 	var f findings
 	defer func() { rep.Findings = f }()
 	if !r.config().Enabled {
@@ -82,17 +89,21 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	}
 	f.pass("client-id-url", policy.SpecClientIDURL, "a valid Client Identifier URL")
 	host := policy.ClientIDHost(clientID)
-	if err := r.config().Hosts.Check(host); err != nil {
+	if err := policy.AdmitURL(cfg.Hosts, cfg.Profiles, clientID); err != nil {
 		f.fail("host-policy", policy.SpecTrustPolicy, ruleDetail(err))
 		rep.Err = r.refused(clientError("client_id host", err))
 		return rep
 	}
-	f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, r.config().Hosts))
+	if rep.Profile.NamesURL(clientID) {
+		f.pass("host-policy", policy.SpecTrustPolicy, fmt.Sprintf("%s is admitted by client profile %s (%s)", host, rep.Profile.Name, rep.MatchReason))
+	} else {
+		f.pass("host-policy", policy.SpecTrustPolicy, hostPolicySummary(host, cfg.Hosts))
+	}
 
 	var val *Validation
 	var invalid error
 	resp, err := r.fetcher.fetchValidated(ctx, Request{Kind: KindDocument, URL: clientID}, func(resp *Response) error {
-		val, invalid = ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
+		val, invalid = ValidateDocument(resp.Body, clientID, resp.URL, rep.RedirectPolicy)
 		return invalid
 	})
 	if err != nil {
@@ -116,6 +127,19 @@ func (r *Resolver) Check(ctx context.Context, clientID, redirectURI string) *Rep
 	r.checkLogo(ctx, &f, val.Client)
 	r.checkRedirect(&f, rep, val, redirectURI)
 	return rep
+}
+
+// describeProfile fills in the client profile that would apply to the
+// client and what it does.
+func (rep *Report) describeProfile(cfg *Config) {
+	c := policy.ProfileClient{ID: rep.ClientID, URL: true}
+	rep.Profile = cfg.Profiles.For(c)
+	rep.MatchReason = rep.Profile.MatchReason(c)
+	d := policy.ProfileDefaults{RedirectPolicy: cfg.RedirectPolicy, Hosts: cfg.Hosts}
+	if cfg.Profiles != nil {
+		d = cfg.Profiles.Defaults()
+	}
+	rep.Effects = rep.Profile.Effects(c, d)
 }
 
 func ruleDetail(err error) string {

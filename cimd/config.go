@@ -37,8 +37,13 @@ type Config struct {
 	// RedirectPolicy binds https redirect URIs to the client_id
 	// (cimd.redirect_policy: same-site, same-origin or any).
 	RedirectPolicy policy.RedirectMode
-	Fetch          FetchConfig
-	Cache          CacheConfig
+	// Profiles are the client profiles (client_profiles): a profile that
+	// names a client's host or client_id admits it beyond Hosts.Allow, and
+	// its redirect_policy replaces RedirectPolicy for its clients. nil:
+	// none.
+	Profiles *policy.Profiles
+	Fetch    FetchConfig
+	Cache    CacheConfig
 }
 
 // FetchConfig bounds every outbound fetch.
@@ -173,6 +178,12 @@ func (c Config) Validate() error {
 		bad("cimd.fetch.max_per_host", "%d is above cimd.fetch.max_concurrent %d", c.Fetch.MaxPerHost, c.Fetch.MaxConcurrent)
 	}
 	return errors.Join(errs...)
+}
+
+// redirectMode is the redirect policy that judges clientID's document:
+// its client profile's, else RedirectPolicy.
+func (c *Config) redirectMode(clientID string) policy.RedirectMode {
+	return c.Profiles.RedirectFor(clientID, c.RedirectPolicy)
 }
 
 // ParseCertificates parses PEM "CERTIFICATE" blocks (the content of

@@ -13,7 +13,7 @@ func (r *Resolver) config() *Config { return r.conf.Load() }
 // Reconfigure swaps in a new policy without dropping the caches: the
 // enabled switch, host lists, trusted private URLs, redirect policy and
 // cache bounds (lifetimes, stale window, backoff, refetch interval and the
-// byte bounds, which resize the caches in place). It refuses an invalid cfg
+// byte bounds, which resize the caches in place), and client profiles. It refuses an invalid cfg
 // whole and changes nothing.
 //
 // Cached documents were validated under the old redirect policy, so a
@@ -46,7 +46,10 @@ func (r *Resolver) Reconfigure(cfg Config) (restartNeeded []string, err error) {
 	r.keys.cache.SetMaxCost(cfg.Cache.KeysMaxBytes)
 	r.logos.cache.SetMaxCost(cfg.Cache.LogoMaxBytes)
 	r.conf.Store(&cfg)
-	if old.RedirectPolicy != cfg.RedirectPolicy {
+	// Documents are validated under their client's redirect policy: when
+	// which client gets which policy may have changed, they are validated
+	// again on their next use.
+	if old.RedirectPolicy != cfg.RedirectPolicy || old.Profiles.RedirectKey() != cfg.Profiles.RedirectKey() {
 		r.docs.cache.Clear()
 	}
 	return restartNeeded, nil

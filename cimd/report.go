@@ -43,11 +43,16 @@ func (r *Report) WriteText(w io.Writer) error {
 	if r.RedirectURI != "" {
 		fmt.Fprintf(&b, "  redirect_uri   %s\n", r.RedirectURI)
 	}
-	fmt.Fprintf(&b, "  policy         redirects %s · %s\n\n", r.RedirectPolicy, hostsSummary(r.Hosts))
+	fmt.Fprintf(&b, "  policy         redirects %s · %s\n", r.RedirectPolicy, hostsSummary(r.Hosts))
+	if r.Profile != nil {
+		fmt.Fprintf(&b, "  profile        %s (%s)\n", r.Profile.Name, r.MatchReason)
+	}
+	b.WriteString("\n")
 	r.writeFindings(&b)
 	if r.Client != nil {
 		r.writeClient(&b)
 	}
+	r.writeProfile(&b)
 	r.writeVerdict(&b)
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -132,6 +137,22 @@ func (r *Report) writeClient(b *strings.Builder) {
 	b.WriteString("\n")
 }
 
+// writeProfile lists what the client profile does to the client.
+func (r *Report) writeProfile(b *strings.Builder) {
+	if r.Profile == nil {
+		return
+	}
+	fmt.Fprintf(b, "Client profile %s\n", r.Profile.Name)
+	for _, e := range r.Effects {
+		lines := wrap(e.Value, reportWidth-21)
+		fmt.Fprintf(b, "  %-18s %s\n", e.Setting, lines[0])
+		for _, l := range lines[1:] {
+			fmt.Fprintf(b, "%21s%s\n", "", l)
+		}
+	}
+	b.WriteString("\n")
+}
+
 func authSummary(c *oauth.Client) string {
 	if c.AuthMethod() == oauth.AuthMethodPrivateKeyJWT {
 		alg := orText(c.Metadata.TokenEndpointAuthSigningAlg, "any supported algorithm")
@@ -160,6 +181,9 @@ func (r *Report) writeVerdict(b *strings.Builder) {
 			fmt.Fprintf(b, " (%d narrowing(s), marked ~)", narrowed)
 		}
 		b.WriteString(".\n")
+		if r.Profile != nil && r.Profile.NeedsApproval() {
+			b.WriteString("  It then waits in the approval queue (client profile " + r.Profile.Name + ") until an administrator approves it.\n")
+		}
 	} else {
 		var oe *oauth.Error
 		reason := "see the ✗ lines above"

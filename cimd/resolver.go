@@ -140,7 +140,8 @@ func (r *Resolver) admit(clientID string) error {
 	if err := policy.CheckClientIDURL(clientID); err != nil {
 		return r.refused(clientError("client_id URL", err))
 	}
-	if err := r.config().Hosts.Check(policy.ClientIDHost(clientID)); err != nil {
+	cfg := r.config()
+	if err := policy.AdmitURL(cfg.Hosts, cfg.Profiles, clientID); err != nil {
 		return r.refused(clientError("client_id host", err))
 	}
 	return nil
@@ -162,7 +163,7 @@ func (r *Resolver) refused(err error) error {
 // parseDocument validates a fetched document for clientID. The URL
 // fetched is resp.URL, which the fetcher never changes (no redirects).
 func (r *Resolver) parseDocument(clientID string, resp *Response) (*clientDoc, error) {
-	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.config().RedirectPolicy)
+	val, err := ValidateDocument(resp.Body, clientID, resp.URL, r.config().redirectMode(clientID))
 	if err != nil {
 		return nil, err
 	}

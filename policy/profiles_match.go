@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -180,4 +181,34 @@ func lower(server, ceiling time.Duration) time.Duration {
 		return ceiling
 	}
 	return server
+}
+
+// NamesURL reports whether p names the URL client clientID by its host or
+// its exact client_id (which admits it beyond cimd.hosts.allow).
+func (p *Profile) NamesURL(clientID string) bool {
+	return !p.IsDefault() && p.Match.names(clientID)
+}
+
+// RedirectKey identifies which CIMD client gets which redirect policy:
+// equal keys mean every client_id is judged as before. A cache of
+// documents validated under one key must be revalidated under another.
+// Only the profiles up to the last one that sets a redirect_policy count:
+// the others send every client to the fallback, as no profile does.
+func (ps *Profiles) RedirectKey() string {
+	if ps == nil {
+		return ""
+	}
+	last := -1
+	for i, p := range ps.list {
+		if p.RedirectPolicy != "" {
+			last = i
+		}
+	}
+	var b strings.Builder
+	for _, p := range ps.list[:last+1] {
+		if p.Match.coversURLClients() {
+			fmt.Fprintf(&b, "%q %q %q %v|", p.Match.Hosts, p.Match.ClientIDs, p.RedirectPolicy, p.Match.CIMD)
+		}
+	}
+	return b.String()
 }

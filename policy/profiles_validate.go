@@ -34,7 +34,7 @@ func NewProfiles(list []Profile, d ProfileDefaults) (*Profiles, error) {
 		problems = append(problems, ProfileProblem{Key: fmt.Sprintf("client_profiles[%d]%s", i, field), Msg: fmt.Sprintf(format, args...)})
 	}
 	ps := &Profiles{list: slices.Clone(list), defaults: d,
-		def: Profile{Name: DefaultProfileName, Approval: ApprovalNone, Consent: ConsentRemember, RedirectPolicy: d.RedirectPolicy}}
+		def: Profile{Name: DefaultProfileName, Approval: ApprovalNone, Consent: ConsentRemember}}
 	names := map[string]int{}
 	for i := range ps.list {
 		p := &ps.list[i]

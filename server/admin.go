@@ -64,6 +64,7 @@ func (s *Server) NewAdmin(opts AdminOptions) (*Admin, error) {
 	}
 	a.cacheRoutes(e)
 	a.clientRoutes(e)
+	a.approvalRoutes(e)
 	a.userRoutes(e)
 	a.identityRoutes(e)
 	a.grantRoutes(e)

@@ -89,7 +89,7 @@ func (a *Admin) clientRoutes(e *echo.Echo) {
 			}
 			cutoff = t
 		}
-		rows, err := ListClients(c.Request().Context(), a.s.store, a.staticClients())
+		rows, err := ListClients(c.Request().Context(), a.s.store, a.staticClients(), a.s.policy().profiles)
 		if err != nil {
 			return err
 		}

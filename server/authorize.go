@@ -61,6 +61,10 @@ func (s *Server) authorize(c echo.Context) error {
 		req.Prompt[oauth.PromptLogin] = true
 	}
 	if !signedIn || req.Prompt[oauth.PromptLogin] {
+		// A blocked or pending client is told so before anyone signs in.
+		if err := s.checkApproval(c, req, nil); err != nil {
+			return err
+		}
 		if req.Prompt[oauth.PromptNone] {
 			return &redirectError{req: req, err: oauth.New(oauth.ErrCodeLoginRequired, http.StatusBadRequest, "the user is not signed in")}
 		}
@@ -69,7 +73,10 @@ func (s *Server) authorize(c echo.Context) error {
 	if err := s.narrowForUser(c.Request().Context(), user, req); err != nil {
 		return err
 	}
-	needConsent, err := s.needsConsent(c, user, req)
+	if err := s.checkApproval(c, req, &user); err != nil {
+		return err
+	}
+	needConsent, settled, err := s.consentRequired(c, user, req)
 	if err != nil {
 		return err
 	}
@@ -79,6 +86,7 @@ func (s *Server) authorize(c echo.Context) error {
 		}
 		return s.renderConsent(c, user, req, "")
 	}
+	s.metrics.authorizationIssued(req.Profile.Name, settled)
 	return s.issueCode(c, user, sess, req)
 }
 

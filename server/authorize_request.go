@@ -27,6 +27,8 @@ type authzRequest struct {
 	// not nil, bounds the age of the sign-in in seconds.
 	Nonce  string
 	MaxAge *int
+	// Profile is the client profile that applies (read once per request).
+	Profile *policy.Profile
 	// params is the request as received, to carry through sign-in and
 	// consent and re-validate on every step.
 	params url.Values
@@ -58,7 +60,8 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 		return nil, &pageError{Status: http.StatusBadRequest, Title: "Invalid authorization request",
 			Detail: "The request does not name a client (client_id is missing).", OAuth: oauth.ErrCodeInvalidRequest}
 	}
-	client, err := s.policy().clients.ResolveClient(ctx, clientID)
+	pol := s.policy() // one snapshot: a reload may swap it meanwhile
+	client, err := pol.clients.ResolveClient(ctx, clientID)
 	if err != nil {
 		s.auditResolveFailure(ctx, s.log, clientID, err)
 		return nil, clientPageError(err)
@@ -67,6 +70,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 	if err := s.checkRedirect(ctx, req, params); err != nil {
 		return nil, err
 	}
+	req.Profile = pol.profileFor(req.Client)
 	// Registration refuses such URIs; this covers registrations stored
 	// before that rule: a response must never carry a parameter twice.
 	if err := policy.CheckRedirectQuery(req.RedirectURI); err != nil {
@@ -116,7 +120,7 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 	if e := parseOIDCParams(req, params); e != nil {
 		return nil, fail(e)
 	}
-	resources, entries, err := s.policy().resources.resolve(params["resource"])
+	resources, entries, err := pol.resources.resolve(params["resource"])
 	if err != nil {
 		var oe *oauth.Error
 		errors.As(err, &oe)
@@ -133,6 +137,11 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 		s.log.Debug("requested scopes narrowed", "client_id", client.ID, "dropped", oauth.JoinScope(dropped), "granted", oauth.JoinScope(scopes))
 	}
 	req.Scopes = scopes
+	if err := s.applyRequestCeilings(ctx, req); err != nil {
+		var oe *oauth.Error
+		errors.As(err, &oe)
+		return nil, fail(oe)
+	}
 	return req, nil
 }
 

@@ -176,6 +176,10 @@ func (s *Server) handleConsent(c echo.Context) error {
 	if form.Get("fingerprint") != req.Client.Fingerprint {
 		return s.renderConsent(c, user, req, "The application's details changed since this page was shown. Please review them again.")
 	}
+	// Blocked, or back in the approval queue, since the page was shown.
+	if err := s.checkApproval(c, req, &user); err != nil {
+		return err
+	}
 	log := requestLogger(c, s.log)
 	switch form.Get("decision") {
 	case "allow":
@@ -188,6 +192,7 @@ func (s *Server) handleConsent(c echo.Context) error {
 	if err := s.recordConsent(c, user, req); err != nil {
 		return err
 	}
+	s.metrics.authorizationIssued(req.Profile.Name, consentAsked)
 	Audit(c.Request().Context(), log, AuditConsentGranted, "client_id", req.Client.ID, "user_id", user.ID,
 		"scopes", strings.Join(req.Scopes, " "), "resources", strings.Join(req.Resources, " "), "fingerprint", req.Client.Fingerprint)
 	return s.issueCode(c, user, sess, req)

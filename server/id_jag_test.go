@@ -16,6 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/identity/identitytest"
 )
 
@@ -186,5 +187,30 @@ func TestIDJAGReplayAfterSweepAndClockStep(t *testing.T) {
 	wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_grant")
 	if d, _ := body["error_description"].(string); !strings.Contains(d, "replay") {
 		t.Fatalf("error_description %q", d)
+	}
+}
+
+// TestIDJAGRespectsProfileCeilings: an enterprise IdP vouching for the
+// user does not lift the client profile's ceilings: the scope ceiling
+// narrows the assertion's scopes, access_token_ttl shortens the token, and
+// a resource outside the ceiling is refused.
+func TestIDJAGRespectsProfileCeilings(t *testing.T) {
+	e := newJAGEnv(t, identity.Admission{AllowedEmailDomains: []string{"example.com"}})
+	e.setProfiles(policy.Profile{Name: "enterprise", Match: policy.ProfileMatch{ClientIDs: []string{"conf-app"}},
+		Ceilings: policy.Ceilings{Scopes: []string{"files:read"}, AccessTokenTTL: 2 * time.Minute}})
+	resp, body := e.exchangeJAG(e.assertion(nil), nil) // the assertion carries files:read files:write
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("ID-JAG exchange: %d %v", resp.StatusCode, body)
+	}
+	claims := parseAccessTokenClaims(t, e.oauthEnv, body["access_token"].(string))
+	if claims.Scope != "files:read" || body["scope"] != "files:read" || body["expires_in"] != float64(120) ||
+		claims.Expiry.Time().Sub(claims.IssuedAt.Time()) != 2*time.Minute {
+		t.Fatalf("token scope %q, response %v; want files:read for 2 minutes", claims.Scope, body)
+	}
+	e.setProfiles(policy.Profile{Name: "elsewhere", Match: policy.ProfileMatch{ClientIDs: []string{"conf-app"}},
+		Ceilings: policy.Ceilings{Resources: []string{testOtherResource}}})
+	resp, body = e.exchangeJAG(e.assertion(nil), nil)
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_target" {
+		t.Fatalf("a resource outside the ceiling: %d %v, want invalid_target", resp.StatusCode, body)
 	}
 }

@@ -30,6 +30,7 @@ type Metrics struct {
 	cimdCache     *prometheus.CounterVec
 	upstream      *prometheus.CounterVec
 	idJAG         *prometheus.CounterVec
+	profiles      profileMetrics
 }
 
 // NewMetrics registers every metric (and the Go runtime and process
@@ -68,6 +69,7 @@ func NewMetrics() *Metrics {
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.codeReplay,
 		m.loginFailures, m.loginSlowed, m.cimdFetches, m.cimdDuration, m.cimdCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.profiles = newProfileMetrics(m.Registry)
 	return m
 }
 

@@ -3,7 +3,7 @@ package server
 import (
 	"fmt"
 
-	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // Policy is the part of the configuration an operator can change while
@@ -19,6 +19,9 @@ type Policy struct {
 	// ClientCredentials says which self-registered clients may use the
 	// client_credentials grant.
 	ClientCredentials ClientCredentialsPolicy
+	// Profiles are the client profiles (client_profiles); nil: the
+	// built-in default for every client, built from ClientCredentials.
+	Profiles *policy.Profiles
 }
 
 // ClientCredentialsPolicy opens the client_credentials grant to clients
@@ -26,34 +29,25 @@ type Policy struct {
 // always use it when their grant_types list it. Off by default for DCR
 // and CIMD clients: anyone can register one, and the grant issues tokens
 // with no user in the loop for every configured resource.
+//
+// With client profiles, these are the built-in default profile's settings
+// (policy.ProfileDefaults); a profile's allow_client_credentials overrides
+// them for its clients.
 type ClientCredentialsPolicy struct {
 	DCR  bool // dcr.allow_client_credentials
 	CIMD bool // cimd.allow_client_credentials
-}
-
-// allows reports whether a client of this kind may use the grant.
-func (p ClientCredentialsPolicy) allows(kind oauth.ClientKind) bool {
-	switch kind {
-	case oauth.ClientStatic:
-		return true
-	case oauth.ClientDCR:
-		return p.DCR
-	case oauth.ClientCIMD:
-		return p.CIMD
-	}
-	return false
 }
 
 // policyState is a validated Policy with what is derived from it. It is
 // immutable: a reload builds a new one and swaps the pointer, so a request
 // sees either the old policy or the new one, never a mix.
 type policyState struct {
-	clients           ClientResolver
-	resources         *Resources
-	register          RegisterLimits
-	cimd              bool
-	clientCredentials ClientCredentialsPolicy
-	metadata          *metadataDoc
+	clients   ClientResolver
+	resources *Resources
+	register  RegisterLimits
+	cimd      bool
+	profiles  *policy.Profiles
+	metadata  *metadataDoc
 }
 
 // policy is the policy in force.
@@ -71,6 +65,11 @@ func (s *Server) checkPolicy(p Policy) (*Resources, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resources: %w", err)
 	}
+	if p.Profiles != nil {
+		if err := CheckProfileResources(p.Resources, p.Profiles.List()); err != nil {
+			return nil, err
+		}
+	}
 	if s.registration != nil && (p.Register.PerIPPerMinute < 1 || p.Register.GlobalPerSecond < 1 || p.Register.MaxBody < 1) {
 		return nil, fmt.Errorf("registration limits must be positive")
 	}
@@ -84,9 +83,13 @@ func (s *Server) SetPolicy(p Policy) error {
 	if err != nil {
 		return err
 	}
-	st := &policyState{clients: p.Clients, resources: res, register: p.Register, cimd: p.CIMD, clientCredentials: p.ClientCredentials}
+	st := &policyState{clients: p.Clients, resources: res, register: p.Register, cimd: p.CIMD,
+		profiles: p.Profiles}
 	if st.clients == nil {
 		st.clients = &ClientChain{}
+	}
+	if st.profiles == nil {
+		st.profiles = s.defaultProfiles(p.ClientCredentials)
 	}
 	st.metadata = s.buildMetadata(st)
 	if s.regLimiter == nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/dcr"
 	"github.com/gatehouse-dev/gatehouse/identity"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -73,6 +74,9 @@ type Config struct {
 	// IdentityAssertions are the enterprise IdPs whose ID-JAGs /token
 	// accepts (identity_assertions.issuers); none: the grant is off.
 	IdentityAssertions []AssertionIssuer
+	// Profiles are the client profiles (reloadable: SetPolicy); nil: the
+	// built-in default for every client.
+	Profiles *policy.Profiles
 }
 
 // LoginLimits bounds failed sign-ins. Per (account, client address) and
@@ -135,6 +139,9 @@ type Deps struct {
 	// IssuerKeys loads the key sets of trusted ID-JAG issuers (required
 	// when Config.IdentityAssertions is set).
 	IssuerKeys IssuerKeySource
+	// Approvals is told about clients newly waiting for approval (nil:
+	// nobody is).
+	Approvals ApprovalNotifier
 }
 
 // Server is a configured Gatehouse HTTP server.
@@ -153,6 +160,7 @@ type Server struct {
 	logos      LogoSource
 	metrics    *Metrics
 	issuerKeys IssuerKeySource
+	notifier   ApprovalNotifier
 	// state is the reloadable policy (SetPolicy swaps it atomically).
 	state atomic.Pointer[policyState]
 	// registration is nil when DCR is off; regLimiter throttles it.
@@ -200,6 +208,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		logos:        deps.Logos,
 		metrics:      deps.Metrics,
 		issuerKeys:   deps.IssuerKeys,
+		notifier:     deps.Approvals,
 		secure:       issuer.Scheme == "https",
 		registration: deps.Registration,
 	}
@@ -210,7 +219,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		s.clientKeys = inlineKeys{}
 	}
 	if err := s.SetPolicy(Policy{Clients: deps.Clients, Resources: cfg.Resources, Register: cfg.Register, CIMD: cfg.CIMD,
-		ClientCredentials: cfg.ClientCredentials}); err != nil {
+		ClientCredentials: cfg.ClientCredentials, Profiles: cfg.Profiles}); err != nil {
 		return nil, err
 	}
 	if s.log == nil {

@@ -56,6 +56,9 @@ func (s *Server) handleToken(c echo.Context) error {
 	if grantType != oauth.GrantJWTBearer && !client.AllowsGrant(grantType) {
 		return oauth.UnauthorizedClient("the client is not registered for the %s grant", grantType)
 	}
+	if err := s.tokenApproval(c, client, s.requestProfile(c, client), grantType); err != nil {
+		return err
+	}
 	switch grantType {
 	case oauth.GrantAuthorizationCode:
 		err = s.exchangeCode(c, client, form)

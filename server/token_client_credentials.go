@@ -20,7 +20,13 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	// covers clients registered before the operator turned the grant off
 	// and CIMD documents that list it.
 	pol := s.policy() // one snapshot: a reload may swap it meanwhile
-	if !pol.clientCredentials.allows(client.Kind) {
+	prof := s.requestProfile(c, client)
+	if !prof.AllowsClientCredentials(profileClient(client), pol.profiles.Defaults()) {
+		s.metrics.ceilingApplied(prof.Name, "client_credentials")
+		Audit(c.Request().Context(), requestLogger(c, s.log), AuditCeilingRefused, "client_id", client.ID, "profile", prof.Name, "ceiling", "client_credentials")
+		if prof.Ceilings.AllowClientCredentials != nil || client.Kind == oauth.ClientStatic {
+			return oauth.UnauthorizedClient("client_credentials is not open to this client (client profile %s)", prof.Name)
+		}
 		// The kinds that get here, dcr and cimd, name their config section.
 		return oauth.UnauthorizedClient("client_credentials is not open to %s clients on this server (%s.allow_client_credentials is off)", client.Kind, client.Kind)
 	}
@@ -28,7 +34,14 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	if err != nil {
 		return err
 	}
-	scopes, _, err := grantScopes(oauth.SplitScope(form.Get("scope")), entries, client)
+	if err := s.tokenResourceCeiling(c, client, prof, aud); err != nil {
+		return err
+	}
+	granted, _, err := grantScopes(oauth.SplitScope(form.Get("scope")), entries, client)
+	if err != nil {
+		return err
+	}
+	scopes, _, err := capScopes(prof, granted)
 	if err != nil {
 		return err
 	}
@@ -36,6 +49,7 @@ func (s *Server) clientCredentials(c echo.Context, client *oauth.Client, form ur
 	if err != nil {
 		return err
 	}
+	s.applyTokenCeilings(&spec, prof)
 	access, err := s.signAccessToken(spec)
 	if err != nil {
 		return err

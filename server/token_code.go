@@ -59,14 +59,25 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 	if err != nil {
 		return err
 	}
+	// The profile's ceilings as they are now: a reload since the code
+	// was issued may have lowered them.
+	prof := s.requestProfile(c, client)
+	if err := s.tokenResourceCeiling(c, client, prof, aud); err != nil {
+		return err
+	}
+	scopes, _, err := capScopes(prof, code.Scopes)
+	if err != nil {
+		return err
+	}
 	grantID, err := s.orderedID()
 	if err != nil {
 		return err
 	}
-	spec, err := s.newTokenSpec(code.UserID, client.ID, aud, code.Scopes, code.AuthTime)
+	spec, err := s.newTokenSpec(code.UserID, client.ID, aud, scopes, code.AuthTime)
 	if err != nil {
 		return err
 	}
+	s.applyTokenCeilings(&spec, prof)
 	if entries := s.entriesFor(aud); needsUserClaims(entries) {
 		u, err := s.store.UserByID(ctx, code.UserID)
 		if err != nil {
@@ -77,13 +88,13 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 		}
 	}
 	g := store.Grant{
-		ID: grantID, ClientID: client.ID, UserID: code.UserID, Scopes: code.Scopes, Resources: code.Resources,
-		AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshMaxTTL), LastUsedAt: now,
+		ID: grantID, ClientID: client.ID, UserID: code.UserID, Scopes: scopes, Resources: code.Resources,
+		AuthTime: code.AuthTime, CreatedAt: now, ExpiresAt: now.Add(prof.Ceilings.GrantTTL(s.cfg.RefreshMaxTTL)), LastUsedAt: now,
 		AccessTokens: []store.IssuedToken{spec.issued()},
 	}
 	var refresh string
 	var rt store.RefreshToken
-	if client.AllowsGrant(oauth.GrantRefreshToken) {
+	if client.AllowsGrant(oauth.GrantRefreshToken) && s.refreshAllowed(prof) {
 		if refresh, rt, err = s.newRefreshToken(now, g.ExpiresAt); err != nil {
 			return err
 		}

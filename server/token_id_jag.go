@@ -39,6 +39,9 @@ func (s *Server) exchangeIDJAG(c echo.Context, client *oauth.Client, form url.Va
 	if err == nil {
 		spec, user, err = s.idJAGToken(ctx, client, form, claims, iss)
 	}
+	if err == nil { // the client profile's ceilings, as for every grant
+		err = s.applyGrantCeilings(c, client, &spec)
+	}
 	if err != nil {
 		rule := "error"
 		var je *idJAGError

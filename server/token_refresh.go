@@ -73,14 +73,35 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 	if g.ClientID != client.ID {
 		return oauth.InvalidGrant("the refresh token was issued to another client")
 	}
+	prof := s.requestProfile(c, client)
+	if !prof.Ceilings.RefreshAllowed() {
+		s.metrics.ceilingApplied(prof.Name, "refresh_tokens")
+		Audit(ctx, requestLogger(c, s.log), AuditCeilingRefused, "client_id", client.ID, "profile", prof.Name, "ceiling", "refresh_tokens", "grant_id", g.ID)
+		return oauth.InvalidGrant("refresh tokens are not open to this client (client profile %s)", prof.Name)
+	}
+	// A lowered refresh_token_max_ttl applies to grants made before.
+	grantEnd := g.CreatedAt.Add(prof.Ceilings.GrantTTL(s.cfg.RefreshMaxTTL))
+	if !s.now().Before(grantEnd) {
+		s.metrics.ceilingApplied(prof.Name, "refresh_token_max_ttl")
+		return oauth.InvalidGrant("the grant ended after its client profile's refresh_token_max_ttl (%s)", prof.Name)
+	}
+	if grantEnd.After(g.ExpiresAt) {
+		grantEnd = g.ExpiresAt
+	}
 	scopes := g.Scopes
 	if form.Has("scope") {
 		if scopes, err = narrowToGrant(oauth.SplitScope(form.Get("scope")), g.Scopes); err != nil {
 			return err
 		}
 	}
+	if scopes, _, err = capScopes(prof, scopes); err != nil {
+		return err
+	}
 	aud, err := narrowResources(form["resource"], g.Resources)
 	if err != nil {
+		return err
+	}
+	if err := s.tokenResourceCeiling(c, client, prof, aud); err != nil {
 		return err
 	}
 	var user store.User
@@ -122,7 +143,8 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 			return err
 		}
 	}
-	next, nextRT, err := s.newRefreshToken(now, g.ExpiresAt)
+	s.applyTokenCeilings(&spec, prof)
+	next, nextRT, err := s.newRefreshToken(now, grantEnd)
 	if err != nil {
 		return err
 	}

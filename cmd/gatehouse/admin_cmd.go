@@ -181,6 +181,7 @@ func newAdminClientsCommand(env *cliEnv) *cobra.Command {
 			return nil
 		}),
 	})
+	cmd.AddCommand(adminApprovalCommands(env)...)
 	return cmd
 }
 

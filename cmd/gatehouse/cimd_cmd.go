@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 func newCIMDCommand(env *cliEnv) *cobra.Command {
@@ -44,9 +45,11 @@ Exit status 0 only if the server would accept the client.`,
 			if err := report.WriteText(env.stdout); err != nil {
 				return err
 			}
-			if report.Client != nil && report.Client.AllowsGrant(oauth.GrantClientCredentials) && !cfg.CIMD.AllowClientCredentials {
-				fmt.Fprintln(env.stdout, "\nNote: the document lists client_credentials, but cimd.allow_client_credentials is off:\n"+
-					"/token refuses that grant for this client (authorization_code is unaffected).")
+			if report.Client != nil && report.Client.AllowsGrant(oauth.GrantClientCredentials) &&
+				!report.Profile.AllowsClientCredentials(policy.ProfileClient{ID: report.ClientID, URL: true}, profileDefaults(cfg)) {
+				fmt.Fprintf(env.stdout, "\nNote: the document lists client_credentials, but client profile %s refuses it\n"+
+					"(its allow_client_credentials, else cimd.allow_client_credentials):\n"+
+					"/token refuses that grant for this client (authorization_code is unaffected).\n", report.Profile.Name)
 			}
 			if !report.Accepted() {
 				return &exitError{code: 1, err: errRefusedSilently}

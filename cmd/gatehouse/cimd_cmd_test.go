@@ -60,7 +60,7 @@ func TestCIMDCheckCommand(t *testing.T) {
 	}
 	// client_credentials stays closed to CIMD clients unless the operator
 	// opens it; the check says so without refusing the client.
-	const closedNote = "cimd.allow_client_credentials is off"
+	const closedNote = "the document lists client_credentials, but client profile default refuses it"
 	code, out, _ = gh(t, "", append([]string{"cimd", "check", srv.URL + "/service.json"}, dev...)...)
 	if code != 0 || !strings.Contains(out, closedNote) {
 		t.Fatalf("client_credentials document = %d, want accepted with the note:\n%s", code, out)

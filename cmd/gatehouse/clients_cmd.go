@@ -22,9 +22,10 @@ import (
 // admin API.
 func writeClientTable(w io.Writer, rows []server.ClientSummary) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tKIND\tNAME\tGRANTS\tLAST ACTIVE\tEXPIRES")
+	fmt.Fprintln(tw, "CLIENT ID\tKIND\tNAME\tPROFILE\tAPPROVAL\tGRANTS\tLAST ACTIVE\tEXPIRES")
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, orDash(r.Name), r.Grants, when(r.LastActive, "never"), when(r.Expires, "-"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.ID, r.Kind, orDash(r.Name), orDash(r.Profile), orDash(r.Approval),
+			r.Grants, when(r.LastActive, "never"), when(r.Expires, "-"))
 	}
 	return tw.Flush()
 }
@@ -57,7 +58,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 				return err
 			}
 			static, _ := buildClients(cfg.Clients)
-			rows, err := server.ListClients(cmd.Context(), st, static)
+			rows, err := server.ListClients(cmd.Context(), st, static, profilesOf(cfg))
 			if err != nil {
 				return err
 			}
@@ -94,6 +95,7 @@ func newClientsCommand(env *cliEnv) *cobra.Command {
 	prune.Flags().BoolVar(&dryRun, "dry-run", false, "list what would be removed without removing it")
 	prune.Flags().StringVar(&unusedSince, "unused-since", "", "also remove registered clients without token activity for this long")
 	cmd.AddCommand(list, show, del, prune)
+	cmd.AddCommand(offlineApprovalCommands(env)...)
 	return cmd
 }
 

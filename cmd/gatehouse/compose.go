@@ -11,6 +11,8 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
+	"github.com/gatehouse-dev/gatehouse/notify"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
@@ -59,6 +61,7 @@ func metadataResolver(cfg Config, log *slog.Logger, obs cimd.Observer) (*cimd.Re
 	if err != nil {
 		return nil, err
 	}
+	cc.Profiles, _ = buildProfiles(cfg) // validated already
 	if cc.AllowPrivateAddresses {
 		log.Warn("DEVELOPMENT SETTING cimd.allow_private_addresses is on: metadata documents may be fetched from loopback and private addresses. Never use this in production.")
 	}
@@ -117,7 +120,43 @@ func serverConfig(cfg Config) server.Config {
 		ClientCredentials:     clientCredentialsPolicy(cfg),
 		PasswordLoginDisabled: !cfg.Login.Password.Enabled,
 		IdentityAssertions:    assertionIssuers(cfg),
+		Profiles:              profilesOf(cfg),
 	}
+}
+
+// profilesOf is the validated client profile set of cfg.
+func profilesOf(cfg Config) *policy.Profiles {
+	ps, _ := buildProfiles(cfg) // validated already
+	return ps
+}
+
+// logProfiles says at start and on each reload which clients skip the
+// consent page: an operator reading the log must see who acts for users
+// without asking them.
+func logProfiles(log *slog.Logger, ps *policy.Profiles) {
+	for _, p := range ps.List() {
+		attrs := []any{"profile", p.Name, "approval", p.Approval, "consent", p.Consent}
+		if len(p.Match.Hosts) > 0 {
+			attrs = append(attrs, "hosts", p.Match.Hosts)
+		}
+		if len(p.Match.ClientIDs) > 0 {
+			attrs = append(attrs, "client_ids", p.Match.ClientIDs)
+		}
+		if p.ConsentMode() == policy.ConsentSkip {
+			log.Warn("client profile skips the consent page: these clients get codes without asking the user", attrs...)
+			continue
+		}
+		log.Info("client profile", attrs...)
+	}
+}
+
+// approvalWebhook builds the approvals.webhook_url sender.
+func approvalWebhook(cfg Config, log *slog.Logger, metrics *server.Metrics) *notify.Webhook {
+	return notify.NewWebhook(webhookConfig(cfg), notify.Deps{Logger: log.With("component", "approvals"), Observe: metrics.WebhookOutcome})
+}
+
+func webhookConfig(cfg Config) notify.Config {
+	return notify.Config{URL: cfg.Approvals.WebhookURL, Timeout: cfg.Approvals.WebhookTimeout, Retries: cfg.Approvals.WebhookRetries}
 }
 
 // clientCredentialsPolicy says which self-registered clients may use the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
+	"github.com/gatehouse-dev/gatehouse/notify"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -45,7 +46,8 @@ type ReloadResult struct {
 
 // reloader re-reads the configuration and swaps the reloadable policy into
 // the running server: static clients, resources, DCR mode and limits, CIMD
-// host lists, redirect policy and cache bounds. A configuration with any
+// host lists, redirect policy and cache bounds, client profiles and the
+// approval webhook. A configuration with any
 // problem is refused whole.
 type reloader struct {
 	mu       sync.Mutex
@@ -54,6 +56,7 @@ type reloader struct {
 	srv      *server.Server
 	reg      *dcr.Service
 	metadata *cimd.Resolver
+	webhook  *notify.Webhook
 	log      *slog.Logger
 }
 
@@ -86,12 +89,14 @@ func (r *reloader) reloadQuietly(trigger string) ReloadResult {
 	if err == nil {
 		err = cc.Validate()
 	}
+	profiles := profilesOf(cfg)
+	cc.Profiles = profiles
 	var chain *server.ClientChain
 	if err == nil {
 		chain, err = clientResolver(cfg, r.reg, r.metadata)
 	}
 	policy := server.Policy{Clients: chain, Resources: serverConfig(cfg).Resources, Register: registerLimits(cfg),
-		CIMD: cfg.CIMD.Enabled, ClientCredentials: clientCredentialsPolicy(cfg)}
+		CIMD: cfg.CIMD.Enabled, ClientCredentials: clientCredentialsPolicy(cfg), Profiles: profiles}
 	if err == nil {
 		// Every part is checked before any is swapped, so a refused
 		// configuration leaves all of the running policy in place.
@@ -111,6 +116,10 @@ func (r *reloader) reloadQuietly(trigger string) ReloadResult {
 	if err := r.srv.SetPolicy(policy); err != nil { // cannot fail: CheckPolicy passed
 		r.log.Error("reload: server policy refused after CheckPolicy", "err", err)
 	}
+	if r.webhook != nil {
+		r.webhook.SetConfig(webhookConfig(cfg))
+	}
+	logProfiles(r.log, profiles)
 	// The running configuration keeps the values that need a restart.
 	for _, s := range settings() {
 		// List entries' fields ("clients[].client_id") are indexed within
@@ -120,7 +129,7 @@ func (r *reloader) reloadQuietly(trigger string) ReloadResult {
 		}
 	}
 	server.Audit(context.Background(), r.log, server.AuditConfigReloaded, "trigger", trigger,
-		"static_clients", len(cfg.Clients), "resources", len(cfg.Resources), "dcr_mode", cfg.DCR.Mode,
+		"static_clients", len(cfg.Clients), "resources", len(cfg.Resources), "client_profiles", len(cfg.ClientProfiles), "dcr_mode", cfg.DCR.Mode,
 		"cimd_enabled", cfg.CIMD.Enabled, "restart_needed", res.RestartNeeded)
 	return res
 }

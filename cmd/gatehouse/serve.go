@@ -83,12 +83,15 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 	if scfg.Providers, err = buildProviders(cfg); err != nil {
 		return err
 	}
+	webhook := approvalWebhook(cfg, log, metrics)
+	defer webhook.Close()
 	srv, err := server.New(ctx, scfg, server.Deps{Store: st, Logger: log, Clients: clients,
-		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics, IssuerKeys: metadata})
+		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics, IssuerKeys: metadata, Approvals: webhook})
 	if err != nil {
 		return err
 	}
-	rl := &reloader{load: load, running: cfg, srv: srv, reg: reg, metadata: metadata, log: log}
+	logProfiles(log, profilesOf(cfg))
+	rl := &reloader{load: load, running: cfg, srv: srv, reg: reg, metadata: metadata, webhook: webhook, log: log}
 	listenForPeers(ctx, st, srv, rl, metadata, log)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
