@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -34,8 +36,8 @@ func (e *oauthEnv) setProfiles(list ...policy.Profile) {
 // the approval is recorded (the user sees it in /account) and audited;
 // prompt=consent still shows the page.
 func TestConsentSkipForAnExactFirstPartyClient(t *testing.T) {
-	logs := &syncBuffer{}
-	e := newOAuthEnvFull(t, envOptions{Logs: logs})
+	logs, metrics := &syncBuffer{}, NewMetrics()
+	e := newOAuthEnvFull(t, envOptions{Logs: logs, Metrics: metrics})
 	e.setProfiles(policy.Profile{Name: "first-party", Match: policy.ProfileMatch{ClientIDs: []string{"public-app"}}, Consent: policy.ConsentSkip})
 	verifier, challenge := pkce()
 	params := authzParams("public-app", publicRedirect, challenge)
@@ -53,6 +55,9 @@ func TestConsentSkipForAnExactFirstPartyClient(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"event":"consent_skipped"`) || !strings.Contains(logs.String(), `"profile":"first-party"`) {
 		t.Errorf("no consent_skipped audit event:\n%s", logs.String())
+	}
+	if n := testutil.ToFloat64(metrics.profiles.authorizations.WithLabelValues("first-party", consentSkipped)); n != 1 {
+		t.Errorf("gatehouse_profile_authorizations_total{profile=first-party,consent=skipped} = %v, want 1", n)
 	}
 	u, _ := e.store.UserByName(context.Background(), testUser)
 	if con, err := e.store.Consent(context.Background(), u.ID, "public-app"); err != nil || len(con.Scopes) != 1 {
