@@ -15,6 +15,7 @@ import (
 	"math/big"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,12 +126,20 @@ func (d *docHost) serve(w http.ResponseWriter, r *http.Request) {
 // and returns its URL, which is the client_id.
 func (d *docHost) addClient(t testing.TB, name string, redirectURIs ...string) string {
 	t.Helper()
+	return d.addClientAt(t, d.origin, name, redirectURIs...)
+}
+
+// addClientAt is addClient with a client_id on another origin that
+// reaches this host: https://localhost:PORT names the same listener as
+// https://127.0.0.1:PORT, yet it is another client_id host.
+func (d *docHost) addClientAt(t testing.TB, origin, name string, redirectURIs ...string) string {
+	t.Helper()
 	path := "/oauth/" + name + ".json"
-	clientID := d.origin + path
+	clientID := origin + path
 	doc, err := json.MarshalIndent(map[string]any{
 		"client_id":                  clientID,
 		"client_name":                "Gatehouse e2e " + name,
-		"client_uri":                 d.origin + "/",
+		"client_uri":                 origin + "/",
 		"redirect_uris":              redirectURIs,
 		"grant_types":                []string{"authorization_code", "refresh_token"},
 		"response_types":             []string{"code"},
@@ -164,7 +173,10 @@ func (d *docHost) refuse(clientID string, ref refusal) {
 
 // fetchCount is how many times Gatehouse fetched the document of clientID.
 func (d *docHost) fetchCount(clientID string) int {
-	path := strings.TrimPrefix(clientID, d.origin)
+	path := clientID
+	if u, err := url.Parse(clientID); err == nil {
+		path = u.Path
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.fetches[path]

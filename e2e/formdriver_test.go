@@ -27,6 +27,10 @@ type formDriver struct {
 	// Pages and Steps describe the last run.
 	Pages []seenPage
 	Steps []string
+	// Stopped is the page a run ended on when it was neither a form nor
+	// a redirect to the client (a refusal page), with its status.
+	Stopped       string
+	StoppedStatus int
 }
 
 // seenPage is a form page the driver was shown.
@@ -53,7 +57,7 @@ func newFormDriver() *formDriver {
 // Run starts at authURL and returns the URL Gatehouse finally redirects to
 // under redirectURI (carrying code, state and iss, or an error).
 func (d *formDriver) Run(ctx context.Context, authURL, redirectURI string) (*url.URL, error) {
-	d.Pages, d.Steps = nil, nil
+	d.Pages, d.Steps, d.Stopped, d.StoppedStatus = nil, nil, "", 0
 	target, err := url.Parse(authURL)
 	if err != nil {
 		return nil, err
@@ -101,6 +105,10 @@ func (d *formDriver) Run(ctx context.Context, authURL, redirectURI string) (*url
 			}
 			target, method, body = action, strings.ToUpper(f.method), values
 		default:
+			d.StoppedStatus, d.Stopped = resp.StatusCode, string(page)
+			if doc, err := html.Parse(strings.NewReader(d.Stopped)); err == nil {
+				d.Stopped = visibleText(doc)
+			}
 			return nil, fmt.Errorf("%s %s: unexpected %s: %.600s", method, target, resp.Status, page)
 		}
 	}

@@ -35,6 +35,9 @@ type stack struct {
 	docs      *docHost
 	gatehouse *proc
 	mcp       *proc
+	// cfgPath is the configuration file; base is its content without
+	// stackOptions.extra, so a test can rewrite the rest and reload.
+	cfgPath, base string
 }
 
 // startStack writes a configuration, creates the test user, starts
@@ -80,6 +83,9 @@ type stackOptions struct {
 	cimdExtra string
 	// demoFlags are more flags for gatehouse-demo-mcp.
 	demoFlags []string
+	// extraScopes are scopes Gatehouse accepts for the resource besides
+	// mcpScope (the demo server ignores them).
+	extraScopes []string
 }
 
 // startStackWith is startStack with options.
@@ -101,7 +107,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "issuer: %s\nlisten: 127.0.0.1:%d\ndata_dir: %s\n", s.issuer, ghPort, filepath.Join(dir, "data"))
 	fmt.Fprintf(&cfg, "log:\n  level: debug\n")
-	fmt.Fprintf(&cfg, "resources:\n  - uri: %s\n    scopes: [%s, %s]\n", s.mcpURL, mcpScope, writeScope)
+	fmt.Fprintf(&cfg, "resources:\n  - uri: %s\n    scopes: [%s]\n", s.mcpURL, strings.Join(append([]string{mcpScope, writeScope}, opts.extraScopes...), ", "))
 	if opts.resourceClaims != "" {
 		fmt.Fprintf(&cfg, "    claims: %s\n", opts.resourceClaims)
 	}
@@ -112,8 +118,10 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	case cimdInBuild:
 		fmt.Fprintf(&cfg, "cimd:\n  enabled: false\n")
 	}
+	s.base = cfg.String()
 	cfg.WriteString(opts.extra)
 	cfgPath := filepath.Join(dir, "gatehouse.yaml")
+	s.cfgPath = cfgPath
 	if err := os.WriteFile(cfgPath, []byte(cfg.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
