@@ -21,7 +21,7 @@ import (
 // (which may carry new credentials); the caller's old token stops working
 // for the shared client. An update that changes nothing answers with the
 // current registration.
-func (s *Service) fork(ctx context.Context, cfg *Config, shared store.RegisteredClient, rat string, meta oauth.ClientMetadata) (*ClientInformation, error) {
+func (s *Service) fork(ctx context.Context, cfg *Config, shared store.RegisteredClient, rat string, meta oauth.ClientMetadata, statementIssuer string) (*ClientInformation, error) {
 	before, _ := json.Marshal(shared.Metadata)
 	after, _ := json.Marshal(meta)
 	if string(before) == string(after) {
@@ -39,6 +39,7 @@ func (s *Service) fork(ctx context.Context, cfg *Config, shared store.Registered
 	rec := store.RegisteredClient{
 		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(newRAT), IssuedAt: now, UpdatedAt: now,
 		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: shared.RegisteredFrom, ForkedFrom: shared.ID,
+		StatementIssuer: statementIssuer,
 	}
 	var secret string
 	if confidential(meta) {

@@ -87,7 +87,7 @@ func (s *Service) Update(ctx context.Context, clientID, rat string, body []byte)
 		return nil, err
 	}
 	if c.Shared {
-		info, err := s.fork(ctx, cfg, c, rat, meta)
+		info, err := s.fork(ctx, cfg, c, rat, meta, statementIssuer)
 		if info != nil {
 			info.Narrowed = narrowed
 		}
