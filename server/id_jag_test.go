@@ -16,8 +16,8 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"github.com/gatehouse-dev/gatehouse/identity"
-	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/identity/identitytest"
+	"github.com/gatehouse-dev/gatehouse/policy"
 )
 
 // jagEnv is a server trusting one enterprise IdP whose keys are served at
