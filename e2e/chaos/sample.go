@@ -44,19 +44,15 @@ type stats struct {
 	total       int64
 	fivexx      int64
 	unexpectedN int64
-	byStatus    map[int]int64
 	problems    []string
 }
 
-func newStats() *stats { return &stats{byStatus: map[int]int64{}} }
+func newStats() *stats { return &stats{} }
 
 // observe is the agent's hook: every answer of the public endpoints.
 func (s *stats) observe(op string, a answer) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if a.err == nil {
-		s.byStatus[a.status]++
-	}
 	if a.err == nil && !a.waitsOnHost {
 		s.latencies = append(s.latencies, a.took)
 		if len(s.all) < 2_000_000 {
@@ -83,13 +79,6 @@ func (s *stats) unexpected(err error) {
 	if len(s.problems) < maxProblems {
 		s.problems = append(s.problems, err.Error())
 	}
-}
-
-// errors counts the run's failures: 5xx and unexpected answers.
-func (s *stats) failures() int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.fivexx + s.unexpectedN
 }
 
 // interval returns and resets the counters since the last call.
