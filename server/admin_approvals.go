@@ -39,6 +39,25 @@ func ListApprovals(ctx context.Context, st store.ApprovalStore, state string) ([
 	return out, nil
 }
 
+// addApproval puts a client's approval record, when it has one, under
+// "approval" in a client description.
+func addApproval(ctx context.Context, st store.ApprovalStore, id string, out map[string]any) error {
+	rec, err := st.ClientApproval(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	out["approval"] = rec
+	return nil
+}
+
+// AddApproval is addApproval for the offline CLI.
+func AddApproval(ctx context.Context, st store.ApprovalStore, id string, out map[string]any) error {
+	return addApproval(ctx, st, id, out)
+}
+
 // DecideClient records an administrator's decision, through the admin
 // API or the offline CLI alike, with its audit event (by names who
 // decided: "admin" or "cli"). A block revokes the client's grants and

@@ -115,8 +115,13 @@ func (a *Admin) clientRoutes(e *echo.Echo) {
 			rc.SecretHash, rc.RegistrationTokenHash, rc.SharedTokenHashes = "", "", nil
 			out["kind"], out["registration"] = "dcr", rc
 		}
-		if resolved, err := a.s.policy().clients.ResolveClient(ctx, id); err == nil {
+		pol := a.s.policy()
+		if resolved, err := pol.clients.ResolveClient(ctx, id); err == nil {
 			out["metadata"], out["fingerprint"] = resolved.Metadata, resolved.Fingerprint
+			out["profile"], out["approval_fingerprint"] = pol.profileFor(resolved).Name, oauth.ApprovalFingerprint(resolved.Metadata)
+		}
+		if err := addApproval(ctx, a.s.store, id, out); err != nil {
+			return err
 		}
 		grants, err := a.s.store.GrantsByClient(ctx, id)
 		if err != nil {

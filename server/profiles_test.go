@@ -213,6 +213,10 @@ func TestApprovalQueueForAStaticClient(t *testing.T) {
 	if resp, body := e.adminCall(http.MethodPost, "/clients/approve?id=public-app", adminToken); resp.StatusCode != http.StatusOK {
 		t.Fatalf("approve = %d %s", resp.StatusCode, body)
 	}
+	if resp, info := e.adminCall(http.MethodGet, "/clients/info?id=public-app", adminToken); resp.StatusCode != http.StatusOK ||
+		!strings.Contains(info, `"profile":"vetted"`) || !strings.Contains(info, `"state":"approved"`) {
+		t.Fatalf("client info = %d %s; want the profile and the approval", resp.StatusCode, info)
+	}
 	r, tok := e.exchange(e.code(params), verifier)
 	if r.StatusCode != http.StatusOK {
 		t.Fatalf("exchange after approval = %d %v", r.StatusCode, tok)

@@ -69,6 +69,9 @@ client_profiles:
 	if code != 0 || !lineHas(out, agent, "approved") || !lineHas(out, "https://app.example.com/client.json", "blocked") {
 		t.Fatalf("pending --all = %d\n%s", code, out)
 	}
+	if code, out, _ = run("clients", "show", agent); code != 0 || !strings.Contains(out, `"profile": "unknown-cimd"`) || !strings.Contains(out, `"state": "approved"`) {
+		t.Errorf("show does not give the profile and approval:\n%s", out)
+	}
 	if _, out, _ = run("clients", "pending"); strings.Contains(out, agent) {
 		t.Errorf("an approved client is still listed as pending:\n%s", out)
 	}

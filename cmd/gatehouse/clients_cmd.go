@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/gatehouse-dev/gatehouse/oauth"
+	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store"
 )
@@ -120,6 +121,14 @@ func showClient(ctx context.Context, env *cliEnv, cfg Config, st store.Store, id
 			c.SharedTokenHashes[i] = mask(c.SharedTokenHashes[i])
 		}
 		out["kind"], out["registration"] = "dcr", c
+	}
+	pc := policy.ProfileClient{ID: id, URL: out["kind"] == "cimd", Registered: out["kind"] == "dcr"}
+	if rc, ok := out["registration"].(store.RegisteredClient); ok && rc.StatementIssuer != "" {
+		pc.SoftwareID = rc.Metadata.SoftwareID
+	}
+	out["profile"] = profilesOf(cfg).For(pc).Name
+	if err := server.AddApproval(ctx, st, id, out); err != nil {
+		return err
 	}
 	grants, err := st.GrantsByClient(ctx, id)
 	if err != nil {
