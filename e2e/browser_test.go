@@ -80,6 +80,12 @@ func startCallbackApp(t *testing.T) *callbackApp {
 // (RFC 8252 §7.3 lets loopback redirects use any port). For a URL client
 // ID (CIMD) the consent page must show the host of the URL prominently.
 func testBrowser(t *testing.T, st *stack, clientID string) {
+	testBrowserWithState(t, st, clientID, rand.Text())
+}
+
+// testBrowserWithState is testBrowser with the given state (a long one:
+// the request must survive the sign-in detour whole).
+func testBrowserWithState(t *testing.T, st *stack, clientID, state string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	app := startCallbackApp(t)
@@ -89,7 +95,7 @@ func testBrowser(t *testing.T, st *stack, clientID string) {
 		RedirectURL: app.redirectURI,
 		Scopes:      []string{mcpScope},
 	}
-	verifier, state := oauth2.GenerateVerifier(), rand.Text()
+	verifier := oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("resource", st.mcpURL))
 	shots := filepath.Join(artifactsDir, artifactName(t))
 	var r browserReport

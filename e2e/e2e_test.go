@@ -25,6 +25,10 @@ func TestDCR(t *testing.T) {
 			testBrowser(t, st, registerPublicClient(t, st, "Gatehouse e2e browser"))
 		})
 		t.Run("secret-by-either-form", func(t *testing.T) { t.Parallel(); testSecretByEitherForm(t, st) })
+		t.Run("browser-long-state", func(t *testing.T) {
+			t.Parallel()
+			testBrowserWithState(t, st, registerPublicClient(t, st, "Gatehouse e2e browser (long state)"), longState)
+		})
 		t.Run("consent-denied", func(t *testing.T) {
 			t.Parallel()
 			testDenied(t, st, registerPublicClient(t, st, "Gatehouse e2e deny"))

@@ -26,6 +26,7 @@ import (
 func TestSeveralInstancesOnPostgres(t *testing.T) {
 	c := startCluster(t)
 	t.Run("flow crosses instances", func(t *testing.T) { testCrossInstanceFlow(t, c) })
+	t.Run("long request signed in on the other instance", func(t *testing.T) { testLongRequestAcross(t, c) })
 	t.Run("one code, concurrent redemptions on both", func(t *testing.T) { testConcurrentRedemptionAcross(t, c) })
 	t.Run("refresh reuse detected on the other instance", func(t *testing.T) { testRefreshReuseAcross(t, c) })
 	t.Run("key published everywhere before it signs", func(t *testing.T) { testKeyPublishAhead(t, c) })

@@ -46,10 +46,18 @@ func (s *Server) authorize(c echo.Context) error {
 		}
 		params = form
 	}
+	if err := checkRequestSize(params); err != nil {
+		return err
+	}
+	params, pendingID, err := s.resumePending(c.Request().Context(), params)
+	if err != nil {
+		return err
+	}
 	req, err := s.parseAuthorizeRequest(c.Request().Context(), params)
 	if err != nil {
 		return s.holdErrorRedirect(c, params, err)
 	}
+	req.pendingID = pendingID
 	user, sess, err := s.currentUser(c)
 	signedIn := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -108,7 +116,11 @@ func (s *Server) redirectToLogin(c echo.Context, req *authzRequest) error {
 			back.Set("prompt", strings.Join(rest, " "))
 		}
 	}
-	q := url.Values{"return_to": {s.base + authorizePath + "?" + back.Encode()}}
+	returnTo, err := s.returnToAuthorize(c, req, back, back.Encode() == req.params.Encode())
+	if err != nil {
+		return err
+	}
+	q := url.Values{"return_to": {returnTo}}
 	if forced {
 		q.Set("prompt", oauth.PromptLogin)
 	}

@@ -32,6 +32,9 @@ type authzRequest struct {
 	// params is the request as received, to carry through sign-in and
 	// consent and re-validate on every step.
 	params url.Values
+	// pendingID names the stored pending request params came from, if
+	// any (a request too long for the sign-in URL).
+	pendingID string
 }
 
 // redirectError is an authorization error sent back to the client's

@@ -105,7 +105,7 @@ func (s *Server) renderConsent(c echo.Context, user store.User, req *authzReques
 	}
 	returning := err == nil && prior.Fingerprint == req.Client.Fingerprint
 	p := consentPage{
-		Action: s.base + consentPath, CSRF: token, Request: req.params.Encode(),
+		Action: s.base + consentPath, CSRF: token, Request: consentRequest(req),
 		Fingerprint: req.Client.Fingerprint, UserID: user.ID,
 		ClientName: req.Client.DisplayName(), ClientID: req.Client.ID, Kind: string(req.Client.Kind),
 		SelfAsserted: req.Client.Kind != oauth.ClientStatic,
@@ -156,10 +156,15 @@ func (s *Server) handleConsent(c echo.Context) error {
 	if err != nil {
 		return &pageError{Status: http.StatusBadRequest, Title: "Invalid consent request", Detail: "The form was altered."}
 	}
+	params, pendingID, err := s.resumePending(c.Request().Context(), params)
+	if err != nil {
+		return err
+	}
 	req, err := s.parseAuthorizeRequest(c.Request().Context(), params)
 	if err != nil {
 		return s.holdErrorRedirect(c, params, err)
 	}
+	req.pendingID = pendingID
 	user, sess, err := s.currentUser(c)
 	if errors.Is(err, store.ErrNotFound) {
 		return s.redirectToLogin(c, req)

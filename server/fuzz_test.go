@@ -288,3 +288,39 @@ func FuzzWantsJSON(f *testing.F) {
 		}
 	})
 }
+
+// FuzzURLReturnTo: a request short enough to travel in the sign-in URL is
+// never dropped by the sign-in page (safeReturnTo keeps it whole) and
+// comes back as the same parameters.
+func FuzzURLReturnTo(f *testing.F) {
+	f.Add("/t", "state=abc&client_id=x&redirect_uri=http%3A%2F%2F127.0.0.1%2Fcb")
+	f.Add("", "state=%00%0d%0a&x=\\&y=//evil")
+	f.Add("/t", "a=%ZZ")
+	f.Fuzz(func(t *testing.T, base, query string) {
+		if u, err := url.Parse("https://h" + base); base != "" && (err != nil || u.EscapedPath() != base || strings.HasSuffix(base, "/") ||
+			u.RawQuery != "" || u.Fragment != "" || strings.HasPrefix(base, "//")) {
+			return // issuer paths are validated at start: a plain path, no trailing slash
+		}
+
+		back, err := url.ParseQuery(query)
+		if err != nil {
+			return
+		}
+		s := &Server{base: base}
+		u, fits := urlReturnTo(base, back)
+		if !fits {
+			return
+		}
+		if got := s.safeReturnTo(u); got != u {
+			t.Fatalf("the sign-in page drops return_to %q (kept %q)", u, got)
+		}
+		parsed, err := url.Parse(u)
+		if err != nil || parsed.Path != base+authorizePath {
+			t.Fatalf("return_to %q: %v", u, err)
+		}
+		again, _ := url.ParseQuery(parsed.RawQuery)
+		if again.Encode() != back.Encode() {
+			t.Fatalf("the request changed on the way: %q -> %q", back.Encode(), again.Encode())
+		}
+	})
+}

@@ -195,7 +195,7 @@ func (s *Server) renderSignedIn(c echo.Context, u store.User) error {
 // so the sign-in page can never become an open redirector. Anything else is
 // dropped.
 func (s *Server) safeReturnTo(raw string) string {
-	if raw == "" || len(raw) > 8192 || !strings.HasPrefix(raw, s.base+"/") ||
+	if raw == "" || len(raw) > maxSafeReturnTo || !strings.HasPrefix(raw, s.base+"/") ||
 		strings.HasPrefix(raw, "//") || strings.ContainsAny(raw, "\\\r\n\t") {
 		return ""
 	}

@@ -22,6 +22,7 @@ type Metrics struct {
 	tokensIssued  *prometheus.CounterVec
 	refreshReuse  prometheus.Counter
 	refreshGrace  prometheus.Counter
+	pending       *prometheus.CounterVec
 	codeReplay    prometheus.Counter
 	loginFailures *prometheus.CounterVec
 	loginSlowed   prometheus.Counter
@@ -48,6 +49,9 @@ func NewMetrics() *Metrics {
 		Help: "Rotated refresh tokens presented again; each revoked its grant."})
 	m.refreshGrace = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_refresh_token_grace_total",
 		Help: "Rotated refresh tokens accepted again by their client within tokens.refresh_token_grace_period; none revoked anything."})
+	m.pending = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_authorize_pending_requests_total",
+		Help: "Authorization requests too long for the sign-in URL, kept in the store during sign-in, by outcome: stored, resumed, expired (the handle was unknown or past its 15 minutes), throttled (too many from one address or in all)."},
+		[]string{"outcome"})
 	m.codeReplay = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_authorization_code_replay_total",
 		Help: "Authorization codes redeemed twice with a valid verifier; each revoked what it issued."})
 	m.loginFailures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_login_failures_total",
@@ -66,7 +70,7 @@ func NewMetrics() *Metrics {
 		Help: "CIMD cache events, by cache (document, jwks, logo) and event (hit, miss, revalidated, stale_served, evicted, backoff, dropped)."},
 		[]string{"cache", "event"})
 	m.registerIdentity()
-	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.codeReplay,
+	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.pending, m.codeReplay,
 		m.loginFailures, m.loginSlowed, m.cimdFetches, m.cimdDuration, m.cimdCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.profiles = newProfileMetrics(m.Registry)
@@ -162,6 +166,12 @@ func (m *Metrics) refreshReused() {
 func (m *Metrics) refreshGraceUsed() {
 	if m != nil {
 		m.refreshGrace.Inc()
+	}
+}
+
+func (m *Metrics) pendingRequest(outcome string) {
+	if m != nil {
+		m.pending.WithLabelValues(outcome).Inc()
 	}
 }
 

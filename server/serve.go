@@ -112,4 +112,5 @@ func (s *Server) sweep(ctx context.Context) {
 		s.memFailures.cleanup(now, s.cfg.Login.leak())
 	}
 	s.regLimiter.cleanup(now)
+	s.pendingLimiter.cleanup(now)
 }

@@ -166,7 +166,10 @@ type Server struct {
 	// registration is nil when DCR is off; regLimiter throttles it.
 	registration *dcr.Service
 	regLimiter   *registrationLimiter
-	limiter      *loginLimiter
+	// pendingLimiter bounds how fast pending authorization requests are
+	// stored (authorize_pending.go).
+	pendingLimiter *registrationLimiter
+	limiter        *loginLimiter
 	// loginFailures and pacer are the per-account limit: it slows.
 	loginFailures store.LoginFailureStore
 	memFailures   *memoryLoginFailures // nil when the store counts
@@ -253,6 +256,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	s.limiter = newLoginLimiter(cfg.Login)
+	s.pendingLimiter = newRegistrationLimiter(pendingLimits)
 	s.pacer = newAccountPacer(cfg.Login.AccountSlowdown)
 	s.loginFailures, s.sleep = deps.LoginFailures, deps.Sleep
 	if s.loginFailures == nil {

@@ -63,6 +63,7 @@ type Store interface {
 	ClientStore
 	IdentityStore
 	ApprovalStore
+	PendingRequestStore
 
 	// Sweep deletes records whose expiry is at or before now. It is safe to
 	// run concurrently with other operations.

@@ -36,6 +36,7 @@ var (
 	bucketIdentities    = []byte("identities")
 	bucketIdentByUser   = []byte("identities_by_user")
 	bucketApprovals     = []byte("client_approvals")
+	bucketPending       = []byte("pending_requests")
 
 	keySchemaVersion = []byte("schema_version")
 )
@@ -46,7 +47,7 @@ var allBuckets = [][]byte{
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
 	bucketConsents, bucketConsentByClnt, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
 	bucketIdentities, bucketIdentByUser,
-	bucketApprovals,
+	bucketApprovals, bucketPending,
 }
 
 // table is one entity bucket whose values carry an expiry prefix.

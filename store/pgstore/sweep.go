@@ -19,7 +19,7 @@ const SweepBatch = 1000
 // (dcr_clients is handled apart: its grants and consents go with it).
 var sweptTables = []string{
 	"sessions", "auth_codes", "grants", "refresh_tokens", "revoked_access_tokens",
-	"assertion_ids", "dcr_initial_tokens", "signing_keys", "login_failures",
+	"assertion_ids", "dcr_initial_tokens", "signing_keys", "login_failures", "pending_requests",
 }
 
 // Sweep deletes every record whose expiry is at or before now, in batches

@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"RefreshRotation", testRefreshRotation},
 		{"ConcurrentRefresh", testConcurrentRefresh},
 		{"RefreshGrace", testRefreshGrace},
+		{"PendingRequests", testPendingRequests},
 		{"RefreshGraceStrict", testRefreshGraceStrict},
 		{"ConcurrentRefreshGrace", testConcurrentRefreshGrace},
 		{"GrantExpiryAndIndexes", testGrantExpiryAndIndexes},
