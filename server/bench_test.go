@@ -234,8 +234,8 @@ func BenchmarkAuthorize(b *testing.B) {
 	long := authzParams("static-app", "http://127.0.0.1:5000/callback", challenge)
 	long.Set("state", strings.Repeat("é&=+/ x", 450)) // too long for the sign-in URL: stored as pending
 	for name, target := range map[string]string{
-		"static":      authorizePath + "?" + authzParams("static-app", "http://127.0.0.1:5000/callback", challenge).Encode(),
-		"cimd-cached": authorizePath + "?" + authzParams(cimdID, "http://127.0.0.1:5000/callback", challenge).Encode(),
+		"static":                    authorizePath + "?" + authzParams("static-app", "http://127.0.0.1:5000/callback", challenge).Encode(),
+		"cimd-cached":               authorizePath + "?" + authzParams(cimdID, "http://127.0.0.1:5000/callback", challenge).Encode(),
 		"static-long-state-pending": authorizePath + "?" + long.Encode(),
 	} {
 		b.Run(name, func(b *testing.B) {
