@@ -32,7 +32,11 @@ func (s *Server) paceAccount(c echo.Context, log *slog.Logger, account, ip strin
 	if level < float64(lim.MaxFailuresAccount) {
 		return 0, nil
 	}
-	wait, ok := s.pacer.reserve(account, s.now())
+	wait, ok, err := s.loginFailures.ReserveLoginCheck(ctx, account, s.now(), lim.AccountSlowdown, maxSlowedWait)
+	if err != nil {
+		log.Error("reserve the account's sign-in check", "username", account, "err", err)
+		return 0, nil
+	}
 	s.metrics.loginPaced()
 	Audit(ctx, log, AuditLoginSlowed, "username", account, "ip", ip, "failure_level", int(level), "wait", wait.String(), "queued", ok)
 	if !ok {

@@ -123,7 +123,7 @@ func (k *keyedLimiter) cleanup(now time.Time) {
 // a guesser at one address cannot lock the real user, signing in from
 // anywhere else, out of their account (CWE-645); per address, one host
 // cannot spray many accounts. Guessing one account from many addresses is
-// the per-account limit's job, which slows instead (accountPacer).
+// the per-account limit's job, which slows instead (paceAccount).
 type loginLimiter struct {
 	accountIP, ip *keyedLimiter
 }

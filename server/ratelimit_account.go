@@ -6,8 +6,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
@@ -25,6 +23,8 @@ type memoryLoginFailures struct {
 type failureLevel struct {
 	level float64
 	at    time.Time
+	// next is the account's next free check slot under the slowdown.
+	next time.Time
 }
 
 func newMemoryLoginFailures() *memoryLoginFailures {
@@ -40,7 +40,7 @@ func (f *memoryLoginFailures) AddLoginFailure(_ context.Context, account string,
 		return math.Inf(1), nil
 	}
 	lvl := store.DrainedLevel(cur.level, cur.at, now, leak) + 1
-	f.m[account] = failureLevel{level: lvl, at: later(cur.at, now)}
+	f.m[account] = failureLevel{level: lvl, at: later(cur.at, now), next: cur.next}
 	return lvl, nil
 }
 
@@ -58,11 +58,29 @@ func (f *memoryLoginFailures) LoginFailureLevel(_ context.Context, account strin
 	return store.DrainedLevel(cur.level, cur.at, now, leak), nil
 }
 
+// ReserveLoginCheck implements store.LoginFailureStore: the schedule of
+// one instance. Past maxLimiterKeys accounts, an account with nothing
+// recorded is refused its turn (as its level reads over every limit).
+func (f *memoryLoginFailures) ReserveLoginCheck(_ context.Context, account string, now time.Time, every, maxWait time.Duration) (time.Duration, bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	cur, found := f.m[account]
+	if !found && len(f.m) >= maxLimiterKeys {
+		return maxWait, false, nil
+	}
+	wait, ok, next := store.NextLoginCheck(cur.next, now, every, maxWait)
+	if ok {
+		cur.next = next
+		f.m[account] = cur
+	}
+	return wait, ok, nil
+}
+
 func (f *memoryLoginFailures) cleanup(now time.Time, leak time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for k, v := range f.m {
-		if store.DrainedLevel(v.level, v.at, now, leak) == 0 {
+		if store.DrainedLevel(v.level, v.at, now, leak) == 0 && !v.next.After(now) {
 			delete(f.m, k)
 		}
 	}
@@ -80,50 +98,3 @@ func later(a, b time.Time) time.Time {
 // concurrent guesses at one account makes the queue that long, and then
 // the request is answered 429 with the wait instead.
 const maxSlowedWait = 20 * time.Second
-
-// accountPacer spaces the password checks of accounts that are over the
-// per-account limit: at most one per slowdown for each account on this
-// instance, each request waiting for its turn. The right password still
-// signs in, only later; a distributed guesser gets one guess per slowdown.
-type accountPacer struct {
-	mu    sync.Mutex
-	every time.Duration
-	m     map[string]*rate.Limiter
-}
-
-func newAccountPacer(every time.Duration) *accountPacer {
-	return &accountPacer{every: every, m: map[string]*rate.Limiter{}}
-}
-
-// reserve returns how long a check of account must wait for its turn, or
-// ok=false (and the wait) when that is longer than maxSlowedWait; the turn
-// is then not taken.
-func (p *accountPacer) reserve(account string, now time.Time) (time.Duration, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	l, found := p.m[account]
-	if !found {
-		if len(p.m) >= maxLimiterKeys {
-			return maxSlowedWait, false
-		}
-		l = rate.NewLimiter(rate.Every(p.every), 1)
-		p.m[account] = l
-	}
-	r := l.ReserveN(now, 1)
-	wait := r.DelayFrom(now)
-	if wait > maxSlowedWait {
-		r.CancelAt(now)
-		return wait, false
-	}
-	return wait, true
-}
-
-func (p *accountPacer) cleanup(now time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for k, l := range p.m {
-		if l.TokensAt(now) >= 1 {
-			delete(p.m, k)
-		}
-	}
-}

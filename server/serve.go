@@ -107,7 +107,6 @@ func (s *Server) sweep(ctx context.Context) {
 		Audit(ctx, s.log, AuditClientExpired, "client_id", id, "reason", "unused or idle past its dcr ttl")
 	}
 	s.limiter.cleanup(now)
-	s.pacer.cleanup(now)
 	if s.memFailures != nil {
 		s.memFailures.cleanup(now, s.cfg.Login.leak())
 	}

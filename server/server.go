@@ -94,7 +94,8 @@ type LoginLimits struct {
 	MaxFailuresAccount int
 	// Window is the time over which each allowance refills.
 	Window time.Duration
-	// AccountSlowdown spaces the checks of a slowed account.
+	// AccountSlowdown spaces the checks of a slowed account, on one
+	// schedule for every instance sharing the store.
 	AccountSlowdown time.Duration
 }
 
@@ -170,10 +171,10 @@ type Server struct {
 	// stored (authorize_pending.go).
 	pendingLimiter *registrationLimiter
 	limiter        *loginLimiter
-	// loginFailures and pacer are the per-account limit: it slows.
+	// loginFailures is the per-account limit (it slows): the failure
+	// count and the slowed accounts' check schedule.
 	loginFailures store.LoginFailureStore
 	memFailures   *memoryLoginFailures // nil when the store counts
-	pacer         *accountPacer
 	sleep         func(ctx context.Context, d time.Duration) error
 	pages         *pages
 	csrfKey       []byte
@@ -257,7 +258,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	s.limiter = newLoginLimiter(cfg.Login)
 	s.pendingLimiter = newRegistrationLimiter(pendingLimits)
-	s.pacer = newAccountPacer(cfg.Login.AccountSlowdown)
 	s.loginFailures, s.sleep = deps.LoginFailures, deps.Sleep
 	if s.loginFailures == nil {
 		if lf, ok := deps.Store.(store.LoginFailureStore); ok {

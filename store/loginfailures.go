@@ -21,6 +21,11 @@ import (
 //
 // Accounts are the normalised login names as typed, existing or not (an
 // unknown name is counted like a real one, so the count reveals nothing).
+//
+// Past the per-account limit an account is slowed: its password checks
+// are spaced login.account_slowdown apart. The schedule of those checks
+// lives here too (ReserveLoginCheck), so that N instances sharing a
+// database give a guesser one check per slowdown, not N.
 type LoginFailureStore interface {
 	// AddLoginFailure records one failed sign-in for account at now and
 	// returns the level after it.
@@ -28,6 +33,32 @@ type LoginFailureStore interface {
 	// LoginFailureLevel returns account's level at now (0 when nothing is
 	// recorded). It writes nothing.
 	LoginFailureLevel(ctx context.Context, account string, now time.Time, leak time.Duration) (float64, error)
+	// ReserveLoginCheck takes account's next password-check slot: slots
+	// are every apart, and a reservation takes the first free one at or
+	// after now. It returns how long the check must wait for its slot
+	// (0 when the account's schedule is free). When that wait would be
+	// longer than maxWait, nothing is reserved, ok is false, and wait is
+	// the wait the caller would have had (for Retry-After). One atomic
+	// step: concurrent reservations, from any number of instances, get
+	// distinct slots every apart. A clock that went backwards never frees
+	// a slot already taken.
+	ReserveLoginCheck(ctx context.Context, account string, now time.Time, every, maxWait time.Duration) (wait time.Duration, ok bool, err error)
+}
+
+// NextLoginCheck is the one rule of ReserveLoginCheck for every backend:
+// given the account's next free slot (zero: none recorded), it returns
+// the slot a reservation at now takes, the wait until it, whether it is
+// within maxWait, and the next free slot after it.
+func NextLoginCheck(next, now time.Time, every, maxWait time.Duration) (wait time.Duration, ok bool, after time.Time) {
+	slot := now
+	if next.After(now) {
+		slot = next
+	}
+	wait = slot.Sub(now)
+	if wait > maxWait {
+		return wait, false, next
+	}
+	return wait, true, slot.Add(every)
 }
 
 // DrainedLevel is level, recorded at then, drained by one per leak until

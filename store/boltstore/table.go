@@ -37,6 +37,7 @@ var (
 	bucketIdentByUser   = []byte("identities_by_user")
 	bucketApprovals     = []byte("client_approvals")
 	bucketPending       = []byte("pending_requests")
+	bucketLoginFailures = []byte("login_failures")
 
 	keySchemaVersion = []byte("schema_version")
 )
@@ -47,7 +48,7 @@ var allBuckets = [][]byte{
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
 	bucketConsents, bucketConsentByClnt, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
 	bucketIdentities, bucketIdentByUser,
-	bucketApprovals, bucketPending,
+	bucketApprovals, bucketPending, bucketLoginFailures,
 }
 
 // table is one entity bucket whose values carry an expiry prefix.

@@ -92,6 +92,8 @@ func RunLoginFailures(t *testing.T, open func(t *testing.T) store.LoginFailureSt
 		near(t, "after 50 concurrent failures", lvl, 50)
 	})
 
+	runLoginChecks(t, open, shared, t0)
+
 	if shared {
 		t.Run("instances sharing the backend share the count", func(t *testing.T) {
 			a, b := open(t), open(t)
