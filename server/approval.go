@@ -34,45 +34,49 @@ type approvalPage struct {
 // fingerprint); otherwise it is recorded as pending and the user sees a
 // page saying so, with nothing issued.
 //
+// refused reports that the page of a pending or blocked client has been
+// written: the caller must stop there (return err, which is then nil),
+// never go on to consent or to issue a code into a committed response.
+//
 // Recording needs a signed-in user (user != nil): anyone can publish a
 // metadata document, and if an anonymous link could queue clients, a
 // script could fill the administrator's queue. Before sign-in only what is
 // already recorded is shown (blocked, or pending for this very metadata);
 // everything else continues to the sign-in page and comes back here.
-func (s *Server) checkApproval(c echo.Context, req *authzRequest, user *store.User) error {
+func (s *Server) checkApproval(c echo.Context, req *authzRequest, user *store.User) (refused bool, err error) {
 	ctx := c.Request().Context()
 	rec, err := s.store.ClientApproval(ctx, req.Client.ID)
 	found := err == nil
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return false, err
 	}
 	if found && rec.State == store.ApprovalBlocked {
-		return s.refuseUnapproved(c, req, rec)
+		return true, s.refuseUnapproved(c, req, rec)
 	}
 	if !req.Profile.NeedsApproval() {
-		return nil
+		return false, nil
 	}
 	fp := oauth.ApprovalFingerprint(req.Client.Metadata)
 	switch {
 	case found && rec.Fingerprint == fp && rec.State == store.ApprovalApproved:
-		return nil
+		return false, nil
 	case found && rec.Fingerprint == fp && rec.State == store.ApprovalPending:
-		return s.refuseUnapproved(c, req, rec)
+		return true, s.refuseUnapproved(c, req, rec)
 	case user == nil:
-		return nil // recorded after sign-in
+		return false, nil // recorded after sign-in
 	}
 	rec, queued, err := s.store.RequestClientApproval(ctx, store.ClientApproval{ClientID: req.Client.ID, Kind: string(req.Client.Kind),
 		ClientName: req.Client.Metadata.ClientName, Profile: req.Profile.Name, Fingerprint: fp, RequestedAt: s.now()})
 	if err != nil {
-		return err
+		return false, err
 	}
 	if queued {
 		s.queued(c, rec, user.ID)
 	}
 	if rec.State == store.ApprovalApproved { // approved meanwhile, by another request or instance
-		return nil
+		return false, nil
 	}
-	return s.refuseUnapproved(c, req, rec)
+	return true, s.refuseUnapproved(c, req, rec)
 }
 
 // queued records a client that has just entered the approval queue: an

@@ -70,7 +70,7 @@ func (s *Server) authorize(c echo.Context) error {
 	}
 	if !signedIn || req.Prompt[oauth.PromptLogin] {
 		// A blocked or pending client is told so before anyone signs in.
-		if err := s.checkApproval(c, req, nil); err != nil {
+		if refused, err := s.checkApproval(c, req, nil); refused || err != nil {
 			return err
 		}
 		if req.Prompt[oauth.PromptNone] {
@@ -81,7 +81,7 @@ func (s *Server) authorize(c echo.Context) error {
 	if err := s.narrowForUser(c.Request().Context(), user, req); err != nil {
 		return err
 	}
-	if err := s.checkApproval(c, req, &user); err != nil {
+	if refused, err := s.checkApproval(c, req, &user); refused || err != nil {
 		return err
 	}
 	needConsent, settled, err := s.consentRequired(c, user, req)

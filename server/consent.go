@@ -182,7 +182,7 @@ func (s *Server) handleConsent(c echo.Context) error {
 		return s.renderConsent(c, user, req, "The application's details changed since this page was shown. Please review them again.")
 	}
 	// Blocked, or back in the approval queue, since the page was shown.
-	if err := s.checkApproval(c, req, &user); err != nil {
+	if refused, err := s.checkApproval(c, req, &user); refused || err != nil {
 		return err
 	}
 	log := requestLogger(c, s.log)
