@@ -65,11 +65,21 @@ type env struct {
 	r     *Resolver
 }
 
+// testConfig is DefaultConfig trusting the test CA, with fetch deadlines
+// far above anything a loaded CI machine needs for a TLS handshake on
+// loopback: a test whose subject is a deadline sets its own, so no other
+// test can fail because the machine was slow.
 func testConfig() Config {
 	cfg := DefaultConfig()
 	cfg.ExtraRootCAs = []*x509.Certificate{testCA().ca}
+	cfg.Fetch.Timeout = generousDeadline
+	cfg.Fetch.ConnectTimeout = generousDeadline
+	cfg.Fetch.TLSHandshakeTimeout = generousDeadline
 	return cfg
 }
+
+// generousDeadline bounds fetches whose deadline is not under test.
+const generousDeadline = 2 * time.Minute
 
 func newEnv(t testing.TB, mutate ...func(*Config)) *env {
 	t.Helper()

@@ -91,12 +91,16 @@ func (h *docHost) fetches(path string) int64 {
 }
 
 // cimdResolver builds a resolver that trusts the host's certificate and
-// may fetch from loopback (cimd.allow_private_addresses, development).
+// may fetch from loopback (cimd.allow_private_addresses, development),
+// with generous fetch deadlines: no server test is about them.
 func cimdResolver(t *testing.T, host *docHost, mutate ...func(*cimd.Config)) func(*storetest.Clock) *cimd.Resolver {
 	return func(clock *storetest.Clock) *cimd.Resolver {
 		cfg := cimd.DefaultConfig()
 		cfg.AllowPrivateAddresses = true
 		cfg.ExtraRootCAs = []*x509.Certificate{host.srv.Certificate()}
+		cfg.Fetch.Timeout = generousDeadline
+		cfg.Fetch.ConnectTimeout = generousDeadline
+		cfg.Fetch.TLSHandshakeTimeout = generousDeadline
 		for _, m := range mutate {
 			m(&cfg)
 		}

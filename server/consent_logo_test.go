@@ -5,9 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/gatehouse-dev/gatehouse/cimd"
 )
 
 // Issue 10 item 10: the consent page shows a client's logo only when
@@ -38,7 +35,7 @@ func TestConsentPageShowsNoBrokenLogo(t *testing.T) {
 			}
 			path := "/" + strings.ReplaceAll(tc.name, " ", "-") + "/client.json"
 			clientID := host.publish(path, doc)
-			env := newCIMDEnv(t, host, func(c *cimd.Config) { c.Fetch.Timeout = time.Second })
+			env := newCIMDEnv(t, host)
 			env.login(testUser, testPassword)
 			_, challenge := pkce()
 			resp, page := env.get(authorizePath + "?" + authzParams(clientID, "http://127.0.0.1:53682/callback", challenge).Encode())

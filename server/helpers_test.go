@@ -51,6 +51,11 @@ type testEnv struct {
 	sleep func(ctx context.Context, d time.Duration) error
 }
 
+// generousDeadline bounds real waits whose length is not under test (a
+// CIMD fetch, a logo for the consent page), far above what a loaded CI
+// machine needs on loopback, so that no test fails because it was slow.
+const generousDeadline = 2 * time.Minute
+
 func testConfig() Config {
 	return Config{
 		Issuer:         "http://localhost:8080",
@@ -93,7 +98,8 @@ func (e *testEnv) start(cfg Config) {
 		e.t.Fatal(err)
 	}
 	chain := &ClientChain{Static: static}
-	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain, Metrics: e.metrics, Sleep: e.sleep}
+	deps := Deps{Store: e.store, Now: e.clock.Now, Passwords: NewPasswordHasher(cheapPasswords), Clients: chain, Metrics: e.metrics, Sleep: e.sleep,
+		LogoWait: generousDeadline}
 	if e.logs != nil {
 		deps.Logger = slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

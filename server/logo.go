@@ -30,13 +30,14 @@ func (s *Server) logoURL(c *oauth.Client) string {
 	return s.base + logoPath + "?" + url.Values{"client_id": {c.ID}}.Encode()
 }
 
-// logoWait bounds how long a consent page waits for a logo that is not
-// cached yet. The fetch goes on without the page (one per URL, backed off
-// after failures), and the next page shows the logo once it is cached.
-const logoWait = 1500 * time.Millisecond
+// defaultLogoWait bounds how long a consent page waits for a logo that is
+// not cached yet (Deps.LogoWait). The fetch goes on without the page (one
+// per URL, backed off after failures), and the next page shows the logo
+// once it is cached.
+const defaultLogoWait = 1500 * time.Millisecond
 
 // consentLogoURL is logoURL for a page about to be shown: "" unless the
-// logo is cached or arrives within logoWait as a usable image, so the page
+// logo is cached or arrives within Deps.LogoWait as a usable image, so the page
 // never shows a broken image for a logo that was refused (not https, not
 // a raster image, too large, a refused address) or is unreachable.
 func (s *Server) consentLogoURL(c echo.Context, client *oauth.Client) string {
@@ -44,7 +45,7 @@ func (s *Server) consentLogoURL(c echo.Context, client *oauth.Client) string {
 	if u == "" {
 		return ""
 	}
-	ctx, cancel := context.WithTimeout(c.Request().Context(), logoWait)
+	ctx, cancel := context.WithTimeout(c.Request().Context(), s.logoWait)
 	defer cancel()
 	if _, _, err := s.logos.Logo(ctx, client); err != nil {
 		requestLogger(c, s.log).Info("consent page without the client's logo", "client_id", client.ID,

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -128,6 +129,10 @@ type Deps struct {
 	Registration *dcr.Service
 	// Logos serves client logos from Gatehouse's origin (nil: no logos).
 	Logos LogoSource
+	// LogoWait bounds how long a consent page waits for a logo that is not
+	// cached yet (default 1.5 s); tests whose subject is not that wait
+	// raise it, so that a slow machine cannot drop a usable logo.
+	LogoWait time.Duration
 	// Metrics records Prometheus metrics (nil: none).
 	Metrics *Metrics
 	// LoginFailures counts failed sign-ins per account (default: the
@@ -159,6 +164,7 @@ type Server struct {
 	clients    ClientResolver
 	clientKeys ClientKeySource
 	logos      LogoSource
+	logoWait   time.Duration
 	metrics    *Metrics
 	issuerKeys IssuerKeySource
 	notifier   ApprovalNotifier
@@ -210,6 +216,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 		passwords:    deps.Passwords,
 		clientKeys:   deps.ClientKeys,
 		logos:        deps.Logos,
+		logoWait:     cmp.Or(deps.LogoWait, defaultLogoWait),
 		metrics:      deps.Metrics,
 		issuerKeys:   deps.IssuerKeys,
 		notifier:     deps.Approvals,

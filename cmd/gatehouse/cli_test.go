@@ -88,7 +88,10 @@ func TestCommandsFailFastWhileServerHoldsTheStore(t *testing.T) {
 		if code != 1 || !strings.Contains(errOut, "is another gatehouse running?") {
 			t.Fatalf("%v while locked = %d %q", args, code, errOut)
 		}
-		if d := time.Since(start); d > 5*time.Second {
+		// The store's lock timeout is a second; the bound is far above it,
+		// and far below forever, so a loaded machine cannot fail it but a
+		// command that waits for the lock without a timeout does.
+		if d := time.Since(start); d > time.Minute {
 			t.Fatalf("%v took %v: it must fail fast, not hang", args, d)
 		}
 	}
@@ -145,7 +148,7 @@ func startServeConfig(t *testing.T, cfg Config) (string, func()) {
 		}
 	case err := <-done:
 		t.Fatalf("serve ended early: %v", err)
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("serve did not start")
 	}
 	return "", nil
@@ -219,8 +222,8 @@ func TestSIGTERMShutsDownGracefully(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit: %v\n%s", err, logs.String())
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("no exit within 10s of SIGTERM")
+	case <-time.After(time.Minute):
+		t.Fatal("no exit within a minute of SIGTERM")
 	}
 	if !strings.Contains(logs.String(), "gatehouse stopped") {
 		t.Errorf("log lacks the stop line:\n%s", logs.String())

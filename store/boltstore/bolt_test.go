@@ -54,7 +54,9 @@ func TestSecondOpenFailsFastWithClearError(t *testing.T) {
 	if want := "is another gatehouse running?"; !strings.Contains(err.Error(), want) {
 		t.Fatalf("error %q does not say %q", err, want)
 	}
-	if elapsed := time.Since(start); elapsed > 5*time.Second {
+	// Far above the 100 ms lock timeout and far below forever: a loaded
+	// machine cannot fail it, an open that ignores the timeout does.
+	if elapsed := time.Since(start); elapsed > time.Minute {
 		t.Fatalf("second open took %v; it must not hang", elapsed)
 	}
 }

@@ -100,7 +100,7 @@ func TestGroupCommitterHandsOffLeadership(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute): // a is held until bRelease if it waits for b
 		close(bRelease) // let the store close
 		t.Fatal("a's commit landed but a is still committing for b")
 	}
