@@ -93,7 +93,7 @@ cimd:
   enabled: true
   allow_private_addresses: true
   extra_ca_file: %s
-clients:
+`+generousFetch+`clients:
   - client_id: %s
     client_secret: %s
     grant_types: [client_credentials]
@@ -231,6 +231,46 @@ func jwksKids(t testing.TB, base string) map[string]bool {
 		out[k.Kid] = true
 	}
 	return out
+}
+
+// announced bounds the wait for an instance to apply what the other
+// announced. The announcement (LISTEN/NOTIFY) arrives in tens of
+// milliseconds; the bound is far above that so that a loaded machine
+// cannot fail the test, and wantAnnounced proves the change came by the
+// announcement, not by a periodic re-read.
+const announced = 30 * time.Second
+
+// wantAnnounced checks that instance B logged at least n announcements of
+// kind from another instance (with key, when key is not empty).
+func wantAnnounced(t *testing.T, c *cluster, kind, key string, n int) {
+	t.Helper()
+	parts := []string{`msg="event from another instance"`, "event=" + kind + " "}
+	if key != "" {
+		parts = append(parts, "key="+key+" ")
+	}
+	if got := countLogLines(t, c.procs[1].logPath, parts...); got < n {
+		t.Fatalf("instance B logged %d %s announcements (key %q), want %d: the change did not come by LISTEN/NOTIFY", got, kind, key, n)
+	}
+}
+
+// issuedAt is the iat claim of a JWT, in Unix seconds.
+func issuedAt(t testing.TB, jwt string) int64 {
+	t.Helper()
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a compact JWT: %d parts", len(parts))
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	var claims struct {
+		IAT int64 `json:"iat"`
+	}
+	if err := json.Unmarshal(raw, &claims); err != nil || claims.IAT == 0 {
+		t.Fatalf("JWT payload without iat: %v", err)
+	}
+	return claims.IAT
 }
 
 // eventually polls cond every 50ms until it holds or limit passes.

@@ -88,6 +88,12 @@ type stackOptions struct {
 	extraScopes []string
 }
 
+// generousFetch is the cimd.fetch section of every stack: no e2e test is
+// about a fetch deadline (e2e/chaos has the hanging host), so they are far
+// above what a loaded machine needs on loopback, and a slow TLS handshake
+// to the metadata host cannot fail a sign-in.
+const generousFetch = "  fetch:\n    timeout: 2m\n    connect_timeout: 2m\n    tls_handshake_timeout: 2m\n"
+
 // startStackWith is startStack with options.
 func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions) *stack {
 	t.Helper()
@@ -114,7 +120,7 @@ func startStackWith(t *testing.T, name string, docs *docHost, opts stackOptions)
 	fmt.Fprintf(&cfg, "dcr:\n  mode: open\n%s", opts.dcr)
 	switch {
 	case docs != nil:
-		fmt.Fprintf(&cfg, "cimd:\n  enabled: true\n  allow_private_addresses: true\n  extra_ca_file: %s\n%s", docs.caFile, opts.cimdExtra)
+		fmt.Fprintf(&cfg, "cimd:\n  enabled: true\n  allow_private_addresses: true\n  extra_ca_file: %s\n%s%s", docs.caFile, generousFetch, opts.cimdExtra)
 	case cimdInBuild:
 		fmt.Fprintf(&cfg, "cimd:\n  enabled: false\n")
 	}
