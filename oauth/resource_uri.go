@@ -3,6 +3,7 @@ package oauth
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 )
 
@@ -143,7 +144,8 @@ func resourceAuthority(authority string) (host, port string, err error) {
 
 // validHostChars accepts a reg-name of unreserved characters (RFC 3986
 // §3.2.2 also allows sub-delims, which no DNS name holds) or an IP literal
-// of hex digits, ':' and '.' in brackets.
+// in brackets that is an IPv6 address (RFC 3986 §3.2.2 IP-literal; IPvFuture
+// is refused, as by net/url, so "[1]" or "[1.2.3.4]" is no host).
 func validHostChars(host string) bool {
 	if host[0] == '[' {
 		for i := 1; i < len(host)-1; i++ {
@@ -151,7 +153,8 @@ func validHostChars(host string) bool {
 				return false
 			}
 		}
-		return true
+		addr, err := netip.ParseAddr(host[1 : len(host)-1])
+		return err == nil && addr.Is6()
 	}
 	for i := 0; i < len(host); i++ {
 		if !isUnreserved(host[i]) {
