@@ -66,14 +66,12 @@ type docValidator struct {
 }
 
 func (v *docValidator) run(body []byte) {
-	if err := oauth.CheckJSONObject(body); err != nil {
+	raw, err := oauth.DecodeJSONObject(body)
+	if err != nil {
 		v.findings.fail("json", specJSON, "document "+err.Error())
 		return
 	}
-	if err := json.Unmarshal(body, &v.raw); err != nil {
-		v.findings.fail("json", specJSON, "document is not a JSON object")
-		return
-	}
+	v.raw = raw
 	v.findings.pass("json", specJSON, fmt.Sprintf("a JSON object of %d bytes, no duplicate keys", len(body)))
 	v.used = map[string]bool{}
 	for _, step := range []func(){

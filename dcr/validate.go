@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/policy"
 )
@@ -16,52 +18,65 @@ const (
 	maxScopeTokens = 50
 )
 
-// fields lists the metadata members Gatehouse understands, with where each
-// is decoded. Anything else is ignored (RFC 7591 §2).
-func fields(m *oauth.ClientMetadata) map[string]any {
-	return map[string]any{
-		"redirect_uris": &m.RedirectURIs, "token_endpoint_auth_method": &m.TokenEndpointAuthMethod,
-		"grant_types": &m.GrantTypes, "response_types": &m.ResponseTypes, "client_name": &m.ClientName,
-		"client_uri": &m.ClientURI, "logo_uri": &m.LogoURI, "scope": &m.Scope, "contacts": &m.Contacts,
-		"tos_uri": &m.TOSURI, "policy_uri": &m.PolicyURI, "jwks_uri": &m.JWKSURI, "jwks": &m.JWKS,
-		"software_id": &m.SoftwareID, "software_version": &m.SoftwareVersion,
-		"software_statement": &m.SoftwareStatement, "application_type": &m.ApplicationType,
-		"token_endpoint_auth_signing_alg": &m.TokenEndpointAuthSigningAlg,
-	}
+// metadataFields lists the metadata members Gatehouse understands, with
+// where each is decoded, in the order their problems are reported.
+// Anything else is ignored (RFC 7591 §2).
+var metadataFields = []struct {
+	name   string
+	target func(*oauth.ClientMetadata) any
+}{
+	{"redirect_uris", func(m *oauth.ClientMetadata) any { return &m.RedirectURIs }},
+	{"token_endpoint_auth_method", func(m *oauth.ClientMetadata) any { return &m.TokenEndpointAuthMethod }},
+	{"grant_types", func(m *oauth.ClientMetadata) any { return &m.GrantTypes }},
+	{"response_types", func(m *oauth.ClientMetadata) any { return &m.ResponseTypes }},
+	{"client_name", func(m *oauth.ClientMetadata) any { return &m.ClientName }},
+	{"client_uri", func(m *oauth.ClientMetadata) any { return &m.ClientURI }},
+	{"logo_uri", func(m *oauth.ClientMetadata) any { return &m.LogoURI }},
+	{"scope", func(m *oauth.ClientMetadata) any { return &m.Scope }},
+	{"contacts", func(m *oauth.ClientMetadata) any { return &m.Contacts }},
+	{"tos_uri", func(m *oauth.ClientMetadata) any { return &m.TOSURI }},
+	{"policy_uri", func(m *oauth.ClientMetadata) any { return &m.PolicyURI }},
+	{"jwks_uri", func(m *oauth.ClientMetadata) any { return &m.JWKSURI }},
+	{"jwks", nil}, // kept as raw JSON
+	{"software_id", func(m *oauth.ClientMetadata) any { return &m.SoftwareID }},
+	{"software_version", func(m *oauth.ClientMetadata) any { return &m.SoftwareVersion }},
+	{"software_statement", func(m *oauth.ClientMetadata) any { return &m.SoftwareStatement }},
+	{"application_type", func(m *oauth.ClientMetadata) any { return &m.ApplicationType }},
+	{"token_endpoint_auth_signing_alg", func(m *oauth.ClientMetadata) any { return &m.TokenEndpointAuthSigningAlg }},
 }
 
-// decodeMembers splits a registration body into its members after the
+// decodeMembers splits a registration body into its members through the
 // shared JSON gate (one object, valid UTF-8, bounded depth, no duplicate
-// keys).
+// keys), in one pass. The members alias body.
 func decodeMembers(body []byte) (map[string]json.RawMessage, error) {
-	if err := oauth.CheckJSONObject(body); err != nil {
+	members, err := oauth.DecodeJSONObject(body)
+	if err != nil {
 		return nil, oauth.InvalidClientMetadata("the registration body %v", err)
-	}
-	var members map[string]json.RawMessage
-	if err := json.Unmarshal(body, &members); err != nil {
-		return nil, oauth.InvalidClientMetadata("the registration body is not a JSON object")
 	}
 	return members, nil
 }
 
 // typedMetadata decodes the understood members one by one, so a type
-// error names its field. JSON null counts as absent.
+// error names its field. JSON null counts as absent. The members passed
+// the JSON gate already; each is a string or an array of strings, which
+// encoding/json/v2 decodes without the reflection setup of encoding/json.
 func typedMetadata(members map[string]json.RawMessage) (oauth.ClientMetadata, error) {
 	var m oauth.ClientMetadata
-	for name, target := range fields(&m) {
-		raw, ok := members[name]
+	for _, f := range metadataFields {
+		raw, ok := members[f.name]
 		if !ok || string(raw) == "null" {
 			continue
 		}
-		if name == "jwks" {
+		if f.target == nil { // jwks
 			if raw[0] != '{' {
 				return m, oauth.InvalidClientMetadata("jwks must be a JSON object")
 			}
 			m.JWKS = append(json.RawMessage(nil), raw...)
 			continue
 		}
-		if err := json.Unmarshal(raw, target); err != nil {
-			return m, oauth.InvalidClientMetadata("%s must be %s", name, kindOf(target))
+		target := f.target(&m)
+		if err := jsonv2.Unmarshal(raw, target); err != nil {
+			return m, oauth.InvalidClientMetadata("%s must be %s", f.name, kindOf(target))
 		}
 	}
 	return m, nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxJSONDepth bounds nesting in client metadata. A document needs five
@@ -23,97 +25,118 @@ const MaxJSONDepth = 10
 // metadata that says two things about client_id or redirect_uris is a
 // parser-differential attack waiting to happen. encoding/json would keep
 // the last value and replace invalid UTF-8 with U+FFFD, so both are
-// checked here first. Client ID Metadata Documents and dynamic
+// refused here first, as are escaped lone surrogates (\ud800), which can
+// only decode to U+FFFD. Client ID Metadata Documents and dynamic
 // registrations share this gate.
 func CheckJSONObject(body []byte) error {
+	return walkJSONObject(body, nil)
+}
+
+// DecodeJSONObject applies CheckJSONObject's rules and returns the
+// object's members by name, in the same single pass over body. Each value
+// is the member's raw JSON without surrounding whitespace; the values
+// alias body, which the caller must not modify afterwards.
+func DecodeJSONObject(body []byte) (map[string]json.RawMessage, error) {
+	members := make(map[string]json.RawMessage, 8)
+	if err := walkJSONObject(body, members); err != nil {
+		return nil, err
+	}
+	return members, nil
+}
+
+// walkJSONObject reads body with the encoding/json/v2 tokenizer
+// (jsontext), whose defaults already refuse duplicate names and invalid
+// UTF-8 at every level; it adds the depth bound and, when members is not
+// nil, records each top-level member.
+func walkJSONObject(body []byte, members map[string]json.RawMessage) error {
+	// jsontext would refuse invalid UTF-8 too; checked first (it is
+	// cheap) so that the error says so plainly.
 	if !utf8.Valid(body) {
 		return errors.New("is not valid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
+	// A *bytes.Buffer lets the decoder read body in place, without a copy.
+	dec := jsontext.NewDecoder(bytes.NewBuffer(body))
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return jsonSyntaxError(err)
 	}
-	if tok != json.Delim('{') {
-		return fmt.Errorf("must be a JSON object, not %s", describeJSONToken(tok))
+	if tok.Kind() != '{' {
+		return fmt.Errorf("must be a JSON object, not %s", describeJSONKind(tok.Kind()))
 	}
-	if err := walkJSONObject(dec, 1); err != nil {
-		return err
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
+		if err != nil {
+			return jsonSyntaxError(err)
+		}
+		var key string
+		if members != nil {
+			key = name.String() // before the next read, which invalidates name
+		}
+		start := dec.InputOffset() // just after the name: the ':' and the value follow
+		if err := skipJSONValue(dec); err != nil {
+			return err
+		}
+		if members != nil {
+			members[key] = bytes.TrimLeft(body[start:dec.InputOffset()], " \t\r\n:")
+		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != nil { // '}'
+		return jsonSyntaxError(err)
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return errors.New("has data after the JSON object")
 	}
 	return nil
 }
 
-func walkJSONObject(dec *json.Decoder, depth int) error {
-	seen := make(map[string]struct{})
-	for dec.More() {
-		tok, err := dec.Token()
+// skipJSONValue reads one value: a scalar whole, a container token by
+// token so that its depth is checked as it opens.
+func skipJSONValue(dec *jsontext.Decoder) error {
+	if k := dec.PeekKind(); k != '{' && k != '[' {
+		_, err := dec.ReadValue()
+		return jsonSyntaxError(err)
+	}
+	depth := dec.StackDepth()
+	for {
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return jsonSyntaxError(err)
 		}
-		key, _ := tok.(string)
-		if _, dup := seen[key]; dup {
-			return fmt.Errorf("has the key %q twice in one object (duplicate keys are refused)", key)
+		if k := tok.Kind(); (k == '{' || k == '[') && dec.StackDepth() > MaxJSONDepth {
+			return fmt.Errorf("is nested more than %d levels deep", MaxJSONDepth)
 		}
-		seen[key] = struct{}{}
-		if err := walkJSONValue(dec, depth); err != nil {
-			return err
+		if dec.StackDepth() == depth {
+			return nil
 		}
 	}
-	_, err := dec.Token() // '}'
-	return jsonSyntaxError(err)
-}
-
-func walkJSONValue(dec *json.Decoder, depth int) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return jsonSyntaxError(err)
-	}
-	delim, isDelim := tok.(json.Delim)
-	if !isDelim {
-		return nil
-	}
-	if depth+1 > MaxJSONDepth {
-		return fmt.Errorf("is nested more than %d levels deep", MaxJSONDepth)
-	}
-	if delim == '{' {
-		return walkJSONObject(dec, depth+1)
-	}
-	for dec.More() { // '['
-		if err := walkJSONValue(dec, depth+1); err != nil {
-			return err
-		}
-	}
-	_, err = dec.Token() // ']'
-	return jsonSyntaxError(err)
 }
 
 func jsonSyntaxError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("is not valid JSON (offset %d: %v)", se.Offset, se)
-	}
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return errors.New("is not valid JSON (truncated)")
 	}
-	return fmt.Errorf("is not valid JSON (%v)", err)
+	var se *jsontext.SyntacticError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("is not valid JSON (%v)", err)
+	}
+	if errors.Is(err, jsontext.ErrDuplicateName) {
+		return fmt.Errorf("has the key %q twice in one object (duplicate keys are refused)", se.JSONPointer.LastToken())
+	}
+	return fmt.Errorf("is not valid JSON (offset %d: %v)", se.ByteOffset, se.Err)
 }
 
-func describeJSONToken(tok json.Token) string {
-	switch tok.(type) {
-	case json.Delim:
+func describeJSONKind(k jsontext.Kind) string {
+	switch k {
+	case '[':
 		return "an array"
-	case string:
+	case '"':
 		return "a string"
-	case json.Number:
+	case '0':
 		return "a number"
-	case bool:
+	case 't', 'f':
 		return "a boolean"
 	}
 	return "null"
