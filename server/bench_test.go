@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatehouse-dev/gatehouse/cimd"
 	"github.com/gatehouse-dev/gatehouse/dcr"
+	"github.com/gatehouse-dev/gatehouse/internal/benchcpu"
 	"github.com/gatehouse-dev/gatehouse/oauth"
 	"github.com/gatehouse-dev/gatehouse/store"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
@@ -60,6 +61,7 @@ func BenchmarkSignAccessToken(b *testing.B) {
 	srv, _ := benchServer(b)
 	spec, _ := srv.newTokenSpec("usr_x", "public-app", []string{testResource}, []string{"files:read"}, time.Now())
 	b.ReportAllocs()
+	stop := benchcpu.Start(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if _, err := srv.signAccessToken(spec); err != nil {
@@ -67,6 +69,7 @@ func BenchmarkSignAccessToken(b *testing.B) {
 			}
 		}
 	})
+	stop()
 }
 
 // BenchmarkClientCredentials: the whole token endpoint for a confidential
@@ -76,6 +79,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 	h := srv.Handler()
 	form := url.Values{"grant_type": {"client_credentials"}, "resource": {testResource}, "scope": {"files:read"}}
 	b.ReportAllocs()
+	stop := benchcpu.Start(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			if rec := serveForm(h, tokenPath, form, "conf-app", testSecret); rec.Code != 200 {
@@ -83,6 +87,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 			}
 		}
 	})
+	stop()
 }
 
 // BenchmarkCodeExchange: the whole token endpoint redeeming authorization
@@ -133,6 +138,7 @@ func BenchmarkCodeExchange(b *testing.B) {
 	b.SetParallelism(32) // 32 × GOMAXPROCS goroutines
 	b.ReportAllocs()
 	b.ResetTimer()
+	stop := benchcpu.Start(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := int(next.Add(1)) - 1
@@ -143,6 +149,74 @@ func BenchmarkCodeExchange(b *testing.B) {
 			}
 		}
 	})
+	stop()
+}
+
+// BenchmarkRefresh: the token endpoint rotating refresh tokens, 64 in
+// flight, each of a grant of its own: the token and grant reads, one
+// durable commit (old token marked, new one stored, grant updated; shared
+// through the group commit) and one signature.
+func BenchmarkRefresh(b *testing.B) {
+	srv, st := benchServer(b)
+	h := srv.Handler()
+	tokens := make([]string, b.N)
+	now := time.Now()
+	var next atomic.Int64
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(tokens) {
+					errs <- nil
+					return
+				}
+				_, id, hash, err := srv.newHandle(codePrefix)
+				if err == nil {
+					err = st.CreateCode(context.Background(), store.AuthCode{ID: id, SecretHash: hash, ClientID: "public-app",
+						RedirectURI: publicRedirect, UserID: "", Scopes: []string{"files:read"}, Resources: []string{testResource},
+						IssuedAt: now, ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(2 * time.Hour)})
+				}
+				var grantID string
+				if err == nil {
+					grantID, err = srv.orderedID()
+				}
+				if err == nil {
+					g := store.Grant{ID: grantID, ClientID: "public-app", Scopes: []string{"files:read"}, Resources: []string{testResource},
+						CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour), LastUsedAt: now}
+					var rt store.RefreshToken
+					tokens[i], rt, err = srv.newRefreshToken(now, g.ExpiresAt)
+					if err == nil {
+						err = st.RedeemCode(context.Background(), id, now, g, rt)
+					}
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
+	next.Store(0)
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	stop := benchcpu.Start(b)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := int(next.Add(1)) - 1
+			form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tokens[i]}, "client_id": {"public-app"}}
+			if rec := serveForm(h, tokenPath, form, "", ""); rec.Code != 200 {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
+			}
+		}
+	})
+	stop()
 }
 
 // BenchmarkDiscovery: the metadata document.
@@ -150,6 +224,7 @@ func BenchmarkDiscovery(b *testing.B) {
 	srv, _ := benchServer(b)
 	h := srv.Handler()
 	b.ReportAllocs()
+	stop := benchcpu.Start(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			rec := httptest.NewRecorder()
@@ -159,6 +234,7 @@ func BenchmarkDiscovery(b *testing.B) {
 			}
 		}
 	})
+	stop()
 }
 
 // BenchmarkRegister: RFC 7591 registrations of distinct public clients,
@@ -183,6 +259,7 @@ func BenchmarkRegister(b *testing.B) {
 	b.SetParallelism(32)
 	b.ReportAllocs()
 	b.ResetTimer()
+	stop := benchcpu.Start(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			body := `{"redirect_uris":["http://127.0.0.1/callback"],"token_endpoint_auth_method":"none","grant_types":["authorization_code","refresh_token"],"client_name":"bench-` +
@@ -196,6 +273,7 @@ func BenchmarkRegister(b *testing.B) {
 			}
 		}
 	})
+	stop()
 }
 
 // BenchmarkAuthorize: /authorize up to the redirect to sign-in (no
@@ -240,6 +318,7 @@ func BenchmarkAuthorize(b *testing.B) {
 	} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
+			stop := benchcpu.Start(b)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					rec := httptest.NewRecorder()
@@ -249,6 +328,7 @@ func BenchmarkAuthorize(b *testing.B) {
 					}
 				}
 			})
+			stop()
 		})
 	}
 }
@@ -274,6 +354,7 @@ func BenchmarkAuthorizeIssuesCode(b *testing.B) {
 	b.SetParallelism(32)
 	b.ReportAllocs()
 	b.ResetTimer()
+	stop := benchcpu.Start(b)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			req := httptest.NewRequest(http.MethodGet, target, nil)
@@ -285,4 +366,5 @@ func BenchmarkAuthorizeIssuesCode(b *testing.B) {
 			}
 		}
 	})
+	stop()
 }

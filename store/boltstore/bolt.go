@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -39,6 +40,10 @@ type Store struct {
 	now   func() time.Time
 	path  string
 	group *groupCommitter
+	// writeMu holds a write transaction and the settling of the dedup
+	// index after it together (bbolt runs one writer at a time anyway).
+	writeMu sync.Mutex
+	dedup   *dedupIndex
 }
 
 var _ store.Store = (*Store)(nil)
@@ -78,12 +83,28 @@ func Open(dir string, opts Options) (*Store, error) {
 	if opts.MaxBatchSize <= 0 {
 		opts.MaxBatchSize = 256
 	}
-	s := &Store{db: db, now: opts.Now, path: path, group: &groupCommitter{db: db, maxSize: opts.MaxBatchSize}}
+	s := &Store{db: db, now: opts.Now, path: path, dedup: newDedupIndex()}
+	s.group = &groupCommitter{write: s.write, maxSize: opts.MaxBatchSize}
 	if err := s.init(); err != nil {
 		db.Close()
 		return nil, err
 	}
+	if err := db.View(s.dedup.load); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("load the registration dedup log: %w", err)
+	}
 	return s, nil
+}
+
+// write runs fn in a write transaction, then applies the transaction's
+// changes to the in-memory dedup index if it committed or drops them if
+// not, before the next write transaction can start.
+func (s *Store) write(fn func(*bolt.Tx) error) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	err := s.db.Update(fn)
+	s.dedup.finish(err == nil)
+	return err
 }
 
 // init creates the buckets and checks or records the schema version.
@@ -94,6 +115,9 @@ func (s *Store) init() error {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return fmt.Errorf("create bucket %s: %w", name, err)
 			}
+		}
+		if err := migrateDedupBucket(tx); err != nil {
+			return fmt.Errorf("migrate the registration dedup index: %w", err)
 		}
 		if newConsentIndex {
 			if err := indexConsentsByClient(tx); err != nil {

@@ -2,7 +2,6 @@ package boltstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"time"
@@ -12,19 +11,14 @@ import (
 	"github.com/gatehouse-dev/gatehouse/store"
 )
 
-// clientsTable removes the dedup entry, revokes the client's grants and
-// deletes the users' consents to it whenever a client record goes,
+// clientsTable removes the dedup log entry, revokes the client's grants
+// and deletes the users' consents to it whenever a client record goes,
 // whether deleted or swept after expiry: client IDs are never reused, so
 // a consent to a client that is gone would only take up space forever.
+// (The callers drop the in-memory dedup entry: Store.forgetDedup.)
 var clientsTable = appendOnly(newTable(bucketClients, func(tx *bolt.Tx, now time.Time, key, value []byte) error {
-	var c store.RegisteredClient
-	if err := json.Unmarshal(value, &c); err != nil {
-		return nil
-	}
-	if c.DedupKey != "" {
-		if err := tx.Bucket(bucketClientDedup).Delete([]byte(c.DedupKey)); err != nil {
-			return err
-		}
+	if err := tx.Bucket(bucketClientDedupLog).Delete(key); err != nil {
+		return err
 	}
 	if err := approvalsTable.del(tx, now, key); err != nil {
 		return err
@@ -48,62 +42,71 @@ func (s *Store) CreateClient(ctx context.Context, c store.RegisteredClient, iatI
 		stored  store.RegisteredClient
 		created bool
 	)
-	err := s.group.do(func(tx *bolt.Tx) error {
-		outcome, stored, created = nil, store.RegisteredClient{}, false
-		if iatID != "" {
-			var iat store.InitialAccessToken
-			ok, err := iatTable.get(tx, now, []byte(iatID), &iat)
-			if err != nil {
-				return err
-			}
-			if !ok || iat.UsesLeft < 1 {
-				outcome = fmt.Errorf("initial access token: %w", store.ErrNotFound)
-				return nil
-			}
-			iat.UsesLeft--
-			if iat.UsesLeft == 0 {
-				err = iatTable.del(tx, now, []byte(iatID))
-			} else {
-				err = iatTable.put(tx, []byte(iatID), iat.ExpiresAt, iat)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if c.DedupKey != "" {
-			if id := tx.Bucket(bucketClientDedup).Get([]byte(c.DedupKey)); id != nil {
-				var dup store.RegisteredClient
-				ok, err := clientsTable.get(tx, now, id, &dup)
-				if err != nil {
-					return err
-				}
-				if ok && !dup.Used() {
-					// The same unused registration again: hand back the one
-					// record, managed by the newest registrant and, within
-					// a bound, by the earlier ones too.
-					dup.MergeRegistrant(c.RegistrationTokenHash)
-					dup.UpdatedAt, dup.ExpiresAt = c.UpdatedAt, c.ExpiresAt
-					stored = dup
-					return clientsTable.put(tx, id, dup.ExpiresAt, dup)
-				}
-			}
-		}
-		if clientsTable.exists(tx, now, []byte(c.ID)) {
-			outcome = fmt.Errorf("client %s: %w", c.ID, store.ErrConflict)
-			return nil
-		}
-		if c.DedupKey != "" {
-			if err := tx.Bucket(bucketClientDedup).Put([]byte(c.DedupKey), []byte(c.ID)); err != nil {
-				return err
-			}
-		}
-		stored, created = c, true
-		return clientsTable.put(tx, []byte(c.ID), c.ExpiresAt, c)
+	err := s.group.do(func(tx *bolt.Tx) (err error) {
+		stored, created, outcome, err = s.createClient(tx, now, c, iatID)
+		return err
 	})
 	if err != nil {
 		return store.RegisteredClient{}, false, err
 	}
 	return stored, created, outcome
+}
+
+// createClient is CreateClient's transaction: it returns what was stored,
+// whether it is new, the outcome for the caller (ErrNotFound for a spent
+// initial access token, ErrConflict for a taken ID) and an error that
+// rolls the transaction back.
+func (s *Store) createClient(tx *bolt.Tx, now time.Time, c store.RegisteredClient, iatID string) (store.RegisteredClient, bool, error, error) {
+	if iatID != "" {
+		var iat store.InitialAccessToken
+		ok, err := iatTable.get(tx, now, []byte(iatID), &iat)
+		if err != nil {
+			return store.RegisteredClient{}, false, nil, err
+		}
+		if !ok || iat.UsesLeft < 1 {
+			return store.RegisteredClient{}, false, fmt.Errorf("initial access token: %w", store.ErrNotFound), nil
+		}
+		iat.UsesLeft--
+		if iat.UsesLeft == 0 {
+			err = iatTable.del(tx, now, []byte(iatID))
+		} else {
+			err = iatTable.put(tx, []byte(iatID), iat.ExpiresAt, iat)
+		}
+		if err != nil {
+			return store.RegisteredClient{}, false, nil, err
+		}
+	}
+	if c.DedupKey != "" {
+		if id, found := s.dedup.lookup(c.DedupKey); found {
+			var dup store.RegisteredClient
+			ok, err := clientsTable.get(tx, now, []byte(id), &dup)
+			if err != nil {
+				return store.RegisteredClient{}, false, nil, err
+			}
+			// The index may name a client that is gone, used, or holds
+			// another key (dedup.go): the record decides.
+			if ok && !dup.Used() && dup.DedupKey == c.DedupKey {
+				// The same unused registration again: hand back the one
+				// record, managed by the newest registrant and, within a
+				// bound, by the earlier ones too.
+				dup.MergeRegistrant(c.RegistrationTokenHash)
+				dup.UpdatedAt, dup.ExpiresAt = c.UpdatedAt, c.ExpiresAt
+				return dup, false, nil, clientsTable.put(tx, []byte(id), dup.ExpiresAt, dup)
+			}
+		}
+	}
+	if clientsTable.exists(tx, now, []byte(c.ID)) {
+		return store.RegisteredClient{}, false, fmt.Errorf("client %s: %w", c.ID, store.ErrConflict), nil
+	}
+	if c.DedupKey != "" {
+		log := tx.Bucket(bucketClientDedupLog)
+		log.FillPercent = 0.95 // keyed by time-ordered client IDs: appended
+		if err := log.Put([]byte(c.ID), []byte(c.DedupKey)); err != nil {
+			return store.RegisteredClient{}, false, nil, err
+		}
+		s.dedup.add(c.DedupKey, c.ID)
+	}
+	return c, true, nil, clientsTable.put(tx, []byte(c.ID), c.ExpiresAt, c)
 }
 
 // Client returns a live client.
@@ -126,7 +129,7 @@ func (s *Store) UpdateClient(ctx context.Context, c store.RegisteredClient) erro
 			return fmt.Errorf("client %s: %w", c.ID, store.ErrNotFound)
 		}
 		if old.DedupKey != "" && old.DedupKey != c.DedupKey {
-			if err := tx.Bucket(bucketClientDedup).Delete([]byte(old.DedupKey)); err != nil {
+			if err := s.forgetDedup(tx, []byte(c.ID)); err != nil {
 				return err
 			}
 		}
@@ -139,6 +142,9 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 	return s.update(func(tx *bolt.Tx) error {
 		if !clientsTable.exists(tx, s.now(), []byte(id)) {
 			return fmt.Errorf("client %s: %w", id, store.ErrNotFound)
+		}
+		if err := s.forgetDedup(tx, []byte(id)); err != nil {
+			return err
 		}
 		return clientsTable.del(tx, s.now(), []byte(id))
 	})
@@ -191,7 +197,7 @@ func (s *Store) TouchClient(ctx context.Context, id string, now time.Time, idle 
 		if !cur.Used() {
 			cur.FirstTokenAt = now
 			if cur.DedupKey != "" {
-				if err := tx.Bucket(bucketClientDedup).Delete([]byte(cur.DedupKey)); err != nil {
+				if err := s.forgetDedup(tx, []byte(id)); err != nil {
 					return err
 				}
 				cur.DedupKey = ""
@@ -227,4 +233,15 @@ func (s *Store) InitialAccessTokens(ctx context.Context) ([]store.InitialAccessT
 		})
 	})
 	return out, err
+}
+
+// forgetDedup removes client id from the dedup log and, once the
+// transaction commits, from the in-memory index: it is used, changed,
+// deleted or expired, and no longer absorbs identical registrations.
+func (s *Store) forgetDedup(tx *bolt.Tx, id []byte) error {
+	log := tx.Bucket(bucketClientDedupLog)
+	if key := log.Get(id); key != nil {
+		s.dedup.remove(string(key), string(id))
+	}
+	return log.Delete(id)
 }

@@ -7,7 +7,10 @@
 // under BigEndian(expiry)||bucket||0||key, so the sweeper walks only what is
 // due instead of scanning every bucket (the approach of dex's garbage
 // collector). Reads treat an expired record as missing, so correctness never
-// depends on how recently the sweeper ran.
+// depends on how recently the sweeper ran. The registration dedup lookup is
+// the one index kept in memory, rebuilt at open from a log keyed by client
+// ID, so that registrations append instead of writing a random page each
+// (dedup.go).
 //
 // Safety. The file is opened with a lock timeout: a second process gets
 // store.ErrLocked instead of hanging. Values are decoded (copied) inside the

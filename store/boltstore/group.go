@@ -23,7 +23,8 @@ import (
 // others with it. Functions must therefore be idempotent with respect to
 // the state they read.
 type groupCommitter struct {
-	db      *bolt.DB
+	// write runs one write transaction (Store.write).
+	write   func(func(*bolt.Tx) error) error
 	maxSize int
 
 	mu      sync.Mutex
@@ -84,7 +85,7 @@ func (g *groupCommitter) commitNext() {
 func (g *groupCommitter) commit(group []*groupCall) {
 	g.commits.Add(1)
 	var failed *groupCall
-	err := g.db.Update(func(tx *bolt.Tx) error {
+	err := g.write(func(tx *bolt.Tx) error {
 		for _, c := range group {
 			if err := safeCall(c.fn, tx); err != nil {
 				failed = c
@@ -101,7 +102,7 @@ func (g *groupCommitter) commit(group []*groupCall) {
 	case failed != nil && len(group) > 1:
 		// Isolate the failure: every function runs again, alone.
 		for _, c := range group {
-			c.done <- unavailable(g.db.Update(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) }))
+			c.done <- unavailable(g.write(func(tx *bolt.Tx) error { return safeCall(c.fn, tx) }))
 		}
 	default:
 		err = unavailable(err)

@@ -70,6 +70,11 @@ func (s *Store) sweepOnce(now time.Time, res *store.SweepResult) (more bool, err
 				}
 				continue
 			}
+			if t == clientsTable {
+				if err := s.forgetDedup(tx, key); err != nil {
+					return err
+				}
+			}
 			if err := t.del(tx, now, key); err != nil {
 				return err
 			}

@@ -31,7 +31,12 @@ var (
 	bucketConsentByClnt = []byte("consents_by_client")
 	bucketAssertions    = []byte("assertion_ids")
 	bucketClients       = []byte("dcr_clients")
-	bucketClientDedup   = []byte("dcr_client_dedup")
+	// bucketClientDedupLog lists the unused clients that hold a
+	// DedupKey: client ID → DedupKey (dedup.go).
+	bucketClientDedupLog = []byte("dcr_client_dedup_log")
+	// bucketClientDedupV1 is the DedupKey → client ID index that earlier
+	// versions kept; Open migrates it into the log.
+	bucketClientDedupV1 = []byte("dcr_client_dedup")
 	bucketIATs          = []byte("dcr_initial_tokens")
 	bucketIdentities    = []byte("identities")
 	bucketIdentByUser   = []byte("identities_by_user")
@@ -46,7 +51,7 @@ var allBuckets = [][]byte{
 	bucketMeta, bucketExpiry, bucketKeys, bucketUsers, bucketUsersByName,
 	bucketSessions, bucketSessionByUser, bucketCodes, bucketGrants,
 	bucketGrantByUser, bucketGrantByClient, bucketRefresh, bucketRevokedAT,
-	bucketConsents, bucketConsentByClnt, bucketAssertions, bucketClients, bucketClientDedup, bucketIATs,
+	bucketConsents, bucketConsentByClnt, bucketAssertions, bucketClients, bucketClientDedupLog, bucketIATs,
 	bucketIdentities, bucketIdentByUser,
 	bucketApprovals, bucketPending, bucketLoginFailures,
 }

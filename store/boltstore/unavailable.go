@@ -14,7 +14,7 @@ import (
 // update runs fn in a write transaction of its own and classifies the
 // commit's failure (see unavailable).
 func (s *Store) update(fn func(*bolt.Tx) error) error {
-	return unavailable(s.db.Update(fn))
+	return unavailable(s.write(fn))
 }
 
 // unavailable wraps a write that failed for lack of space in
