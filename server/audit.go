@@ -24,16 +24,21 @@ const (
 	AuditRefreshReuse     = "refresh_reuse"
 	// AuditRefreshGrace: a rotated refresh token was accepted again within
 	// tokens.refresh_token_grace_period; nothing was revoked.
-	AuditRefreshGrace         = "refresh_grace"
-	AuditCodeReplay           = "code_replay"
-	AuditPolicyDenial         = "policy_denial"
-	AuditTokenRevoked         = "token_revoked"
-	AuditAdminAction          = "admin_action"
-	AuditConfigReloaded       = "config_reloaded"
-	AuditConfigReloadRefused  = "config_reload_refused"
-	AuditLoginSucceeded       = "login_succeeded"
-	AuditLoginFailed          = "login_failed"
-	AuditLoginSlowed          = "login_slowed"
+	AuditRefreshGrace        = "refresh_grace"
+	AuditCodeReplay          = "code_replay"
+	AuditPolicyDenial        = "policy_denial"
+	AuditTokenRevoked        = "token_revoked"
+	AuditAdminAction         = "admin_action"
+	AuditConfigReloaded      = "config_reloaded"
+	AuditConfigReloadRefused = "config_reload_refused"
+	AuditLoginSucceeded      = "login_succeeded"
+	AuditLoginFailed         = "login_failed"
+	AuditLoginSlowed         = "login_slowed"
+	// AuditLoginTrustedDevice: a trusted-device cookie let a sign-in skip
+	// the slowdown of an account under attack (outcome exempted), or was
+	// refused that because its own failures used up its allowance
+	// (outcome exhausted: it may be stolen).
+	AuditLoginTrustedDevice   = "login_trusted_device"
 	AuditSigningKeyRotated    = "signing_key_rotated"
 	auditMessage              = "audit"
 	auditLevelAttentionNeeded = slog.LevelWarn

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -93,39 +94,41 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	}
 	log := requestLogger(c, s.log)
 	account, ip := strings.ToLower(data.Username), c.RealIP()
-	ipKey := policy.AddressKey(ip) // an IPv6 host as its /64 (RFC 4291 §2.5.4)
-	if wait := s.limiter.begin(account, ipKey, s.now()); wait > 0 {
+	device, trusted := s.trustedDevice(c, log, account)
+	finish, wait, paced, err := s.admitLogin(c, log, account, ip, device, trusted)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
 		s.metrics.loginFailed("throttled")
-		log.Warn("login throttled", "username", account, "ip", ip, "retry_after", wait)
 		c.Response().Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds()+0.999)))
 		data.Error = fmt.Sprintf("Too many failed sign-in attempts. Try again in %s.", humanWait(wait))
-		return s.renderLogin(c, http.StatusTooManyRequests, data)
-	}
-	if retry, err := s.paceAccount(c, log, account, ip); err != nil || retry > 0 {
-		s.limiter.finish(account, ipKey, s.now(), false)
-		if err != nil {
-			return err
+		if paced {
+			data.Error = fmt.Sprintf("Too many sign-in attempts for this account right now. Try again in %s.", humanWait(wait))
 		}
-		s.metrics.loginFailed("throttled")
-		c.Response().Header().Set("Retry-After", strconv.Itoa(retry))
-		data.Error = fmt.Sprintf("Too many sign-in attempts for this account right now. Try again in %s.", humanWait(time.Duration(retry)*time.Second))
 		return s.renderLogin(c, http.StatusTooManyRequests, data)
 	}
-	u, err := s.checkPassword(c.Request().Context(), account, ipKey, data.Username, form.Get("password"))
+	u, err := s.checkPassword(c.Request().Context(), finish, data.Username, form.Get("password"))
 	if errors.Is(err, ErrBadCredentials) {
 		s.recordAccountFailure(c.Request().Context(), log, account)
+		if trusted {
+			s.recordDeviceFailure(c, log, device)
+		}
 		s.metrics.loginFailed("bad_credentials")
-		Audit(c.Request().Context(), log, AuditLoginFailed, "username", account, "ip", ip)
+		Audit(c.Request().Context(), log, AuditLoginFailed, "username", account, "ip", ip, "trusted_device", trusted)
 		data.Error = "Incorrect username or password."
 		return s.renderLogin(c, http.StatusUnauthorized, data)
 	}
 	if err != nil {
 		return err
 	}
+	if err := s.trustBrowser(c, u.Name, device, trusted); err != nil {
+		return err
+	}
 	if err := s.startSession(c, u, []string{"pwd"}, ""); err != nil {
 		return err
 	}
-	Audit(c.Request().Context(), log, AuditLoginSucceeded, "user_id", u.ID, "username", u.Name, "ip", ip)
+	Audit(c.Request().Context(), log, AuditLoginSucceeded, "user_id", u.ID, "username", u.Name, "ip", ip, "trusted_device", trusted)
 	target := data.ReturnTo
 	if target == "" {
 		target = s.base + loginPath
@@ -135,13 +138,62 @@ func (s *Server) handleLoginSubmit(c echo.Context) error {
 	return c.Redirect(http.StatusSeeOther, target)
 }
 
-// checkPassword runs one password check admitted by s.limiter.begin. The
-// check holds a unit of the account's and the address's allowance while
-// argon2 runs and keeps it only when the credentials are wrong, so a user
-// who signs in correctly is not penalised and concurrent guesses cannot
-// outrun the count (finish runs even if the check panics).
-func (s *Server) checkPassword(ctx context.Context, account, ipKey, name, password string) (u store.User, err error) {
-	defer func() { s.limiter.finish(account, ipKey, s.now(), errors.Is(err, ErrBadCredentials)) }()
+// admitLogin applies the throttles to one password check and returns the
+// function that ends it, or how long to wait (refused), or an error.
+//
+// From an ordinary browser: the per-(account, address) and per-address
+// limits refuse, then the per-account limit slows (paceAccount). From a
+// browser with a trusted-device cookie for the account (login_device.go):
+// only the cookie's own allowance applies, so neither a guesser queueing
+// the account nor one sharing the user's address keeps the user out.
+//
+// paced says the refusal is the slowdown's queue, not an address limit.
+func (s *Server) admitLogin(c echo.Context, log *slog.Logger, account, ip string, device deviceCookie, trusted bool) (finish func(failed bool), wait time.Duration, paced bool, err error) {
+	now := s.now()
+	if trusted {
+		if wait := s.limiter.device.reserve(device.ID, now); wait > 0 {
+			log.Warn("login throttled", "username", account, "ip", ip, "retry_after", wait, "trusted_device", true)
+			return nil, wait, false, nil
+		}
+		s.auditExemption(c, log, account, ip)
+		return func(failed bool) { s.limiter.device.finish(device.ID, s.now(), failed) }, 0, false, nil
+	}
+	ipKey := policy.AddressKey(ip) // an IPv6 host as its /64 (RFC 4291 §2.5.4)
+	if wait := s.limiter.begin(account, ipKey, now); wait > 0 {
+		log.Warn("login throttled", "username", account, "ip", ip, "retry_after", wait)
+		return nil, wait, false, nil
+	}
+	if retry, err := s.paceAccount(c, log, account, ip); err != nil || retry > 0 {
+		s.limiter.finish(account, ipKey, s.now(), false)
+		return nil, time.Duration(retry) * time.Second, true, err
+	}
+	return func(failed bool) { s.limiter.finish(account, ipKey, s.now(), failed) }, 0, false, nil
+}
+
+// auditExemption records that a trusted device skipped the slowdown of an
+// account that is under attack (past login.max_failures_per_account).
+func (s *Server) auditExemption(c echo.Context, log *slog.Logger, account, ip string) {
+	lim := s.cfg.Login
+	if lim.MaxFailuresAccount < 1 {
+		return
+	}
+	ctx := c.Request().Context()
+	level, err := s.loginFailures.LoginFailureLevel(ctx, account, s.now(), lim.leak())
+	if err != nil || level < float64(lim.MaxFailuresAccount) {
+		return
+	}
+	s.metrics.trustedDevice("exempted")
+	Audit(ctx, log, AuditLoginTrustedDevice, "username", account, "ip", ip, "outcome", "exempted", "failure_level", int(level),
+		"reason", "a browser that signed in to this account before skips the account's slowdown")
+}
+
+// checkPassword runs one password check admitted by admitLogin. The check
+// holds a unit of the allowances while argon2 runs and keeps it only when
+// the credentials are wrong, so a user who signs in correctly is not
+// penalised and concurrent guesses cannot outrun the count (finish runs
+// even if the check panics).
+func (s *Server) checkPassword(ctx context.Context, finish func(failed bool), name, password string) (u store.User, err error) {
+	defer func() { finish(errors.Is(err, ErrBadCredentials)) }()
 	accounts := &Accounts{Store: s.store, Hasher: s.passwords, Now: s.now}
 	return accounts.Authenticate(ctx, name, password)
 }

@@ -30,7 +30,8 @@ func newLockoutEnv(t *testing.T, mutate func(*LoginLimits)) (*testEnv, *[]time.D
 	env.metrics = NewMetrics()
 	cfg := testConfig()
 	cfg.TrustedProxies = mustPrefixes("127.0.0.0/8", "::1/128")
-	cfg.Login = LoginLimits{MaxFailuresAccountIP: 10, MaxFailuresIP: 30, MaxFailuresAccount: 100, Window: 15 * time.Minute, AccountSlowdown: 3 * time.Second}
+	cfg.Login = LoginLimits{MaxFailuresAccountIP: 10, MaxFailuresIP: 30, MaxFailuresAccount: 100, Window: 15 * time.Minute, AccountSlowdown: 3 * time.Second,
+		TrustedDeviceTTL: 90 * 24 * time.Hour}
 	if mutate != nil {
 		mutate(&cfg.Login)
 	}

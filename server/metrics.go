@@ -26,6 +26,7 @@ type Metrics struct {
 	codeReplay    prometheus.Counter
 	loginFailures *prometheus.CounterVec
 	loginSlowed   prometheus.Counter
+	trustedDevs   *prometheus.CounterVec
 	cimdFetches   *prometheus.CounterVec
 	cimdDuration  *prometheus.HistogramVec
 	cimdCache     *prometheus.CounterVec
@@ -58,6 +59,8 @@ func NewMetrics() *Metrics {
 		Help: "Failed sign-ins, by reason (bad_credentials, throttled, csrf)."}, []string{"reason"})
 	m.loginSlowed = prometheus.NewCounter(prometheus.CounterOpts{Name: "gatehouse_login_slowed_total",
 		Help: "Sign-in attempts paced because their account is past login.max_failures_per_account (one check per login.account_slowdown)."})
+	m.trustedDevs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_login_trusted_devices_total",
+		Help: "Trusted-device cookies (login.trusted_device_ttl), by event: issued at a password sign-in; exempted, a sign-in from a trusted browser that skipped the slowdown of an account under attack; exhausted, a cookie refused that because its own failures used up its allowance."}, []string{"event"})
 	m.cimdFetches = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gatehouse_cimd_fetches_total",
 		Help: "Fetches of client metadata documents, key sets and logos, by kind and outcome (ok, not_modified, timeout, too_large, blocked_address, bad_status, throttled, invalid_document, policy_denied, network_error). " +
 			"throttled is a host rate limiting or challenging Gatehouse (429, 503, an HTML 403): the last valid copy is served within cimd.cache.stale_if_error. " +
@@ -71,7 +74,7 @@ func NewMetrics() *Metrics {
 		[]string{"cache", "event"})
 	m.registerIdentity()
 	m.Registry.MustRegister(m.httpRequests, m.httpDuration, m.tokensIssued, m.refreshReuse, m.refreshGrace, m.pending, m.codeReplay,
-		m.loginFailures, m.loginSlowed, m.cimdFetches, m.cimdDuration, m.cimdCache,
+		m.loginFailures, m.loginSlowed, m.trustedDevs, m.cimdFetches, m.cimdDuration, m.cimdCache,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.profiles = newProfileMetrics(m.Registry)
 	return m
@@ -184,6 +187,12 @@ func (m *Metrics) codeReplayed() {
 func (m *Metrics) loginFailed(reason string) {
 	if m != nil {
 		m.loginFailures.WithLabelValues(reason).Inc()
+	}
+}
+
+func (m *Metrics) trustedDevice(event string) {
+	if m != nil {
+		m.trustedDevs.WithLabelValues(event).Inc()
 	}
 }
 

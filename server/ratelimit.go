@@ -124,14 +124,18 @@ func (k *keyedLimiter) cleanup(now time.Time) {
 // anywhere else, out of their account (CWE-645); per address, one host
 // cannot spray many accounts. Guessing one account from many addresses is
 // the per-account limit's job, which slows instead (paceAccount).
+//
+// A trusted device (login_device.go) skips both: its checks are counted
+// against the device instead, with one address's allowance.
 type loginLimiter struct {
-	accountIP, ip *keyedLimiter
+	accountIP, ip, device *keyedLimiter
 }
 
 func newLoginLimiter(l LoginLimits) *loginLimiter {
 	return &loginLimiter{
 		accountIP: newKeyedLimiter(l.MaxFailuresAccountIP, l.Window),
 		ip:        newKeyedLimiter(l.MaxFailuresIP, l.Window),
+		device:    newKeyedLimiter(l.MaxFailuresAccountIP, l.Window),
 	}
 }
 
@@ -162,4 +166,5 @@ func (l *loginLimiter) finish(account, ipKey string, now time.Time, failed bool)
 func (l *loginLimiter) cleanup(now time.Time) {
 	l.accountIP.cleanup(now)
 	l.ip.cleanup(now)
+	l.device.cleanup(now)
 }

@@ -98,6 +98,11 @@ type LoginLimits struct {
 	// AccountSlowdown spaces the checks of a slowed account, on one
 	// schedule for every instance sharing the store.
 	AccountSlowdown time.Duration
+	// TrustedDeviceTTL is the life of the trusted-device cookie a browser
+	// gets when it signs in with a password (0: none are issued). Such a
+	// browser's later sign-ins to that account skip the per-address
+	// limits and the slowdown, within an allowance of its own.
+	TrustedDeviceTTL time.Duration
 }
 
 // leak is how long one recorded account failure takes to drain.
@@ -106,6 +111,12 @@ func (l LoginLimits) leak() time.Duration {
 		return l.Window
 	}
 	return l.Window / time.Duration(l.MaxFailuresAccount)
+}
+
+// deviceLeak is the drain of a trusted device's failure count: its
+// allowance is one address's, MaxFailuresAccountIP per Window.
+func (l LoginLimits) deviceLeak() time.Duration {
+	return l.Window / time.Duration(max(l.MaxFailuresAccountIP, 1))
 }
 
 // Deps are the server's collaborators. Only Store is required.
@@ -184,6 +195,7 @@ type Server struct {
 	sleep         func(ctx context.Context, d time.Duration) error
 	pages         *pages
 	csrfKey       []byte
+	deviceKey     []byte // MACs trusted-device cookies
 	echo          *echo.Echo
 	draining      atomic.Bool
 	secure        bool // the issuer is https: cookies get Secure
@@ -259,6 +271,9 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	if s.csrfKey, err = s.store.Secret(ctx, "csrf", s.randomBytes32); err != nil {
 		return nil, fmt.Errorf("server: csrf secret: %w", err)
+	}
+	if s.deviceKey, err = s.store.Secret(ctx, "trusted_device", s.randomBytes32); err != nil {
+		return nil, fmt.Errorf("server: trusted-device secret: %w", err)
 	}
 	if s.pages, err = loadPages(); err != nil {
 		return nil, err

@@ -113,6 +113,7 @@ func serverConfig(cfg Config) server.Config {
 			MaxFailuresAccount:   cfg.Login.MaxFailuresAccount,
 			Window:               cfg.Login.FailureWindow,
 			AccountSlowdown:      cfg.Login.AccountSlowdown,
+			TrustedDeviceTTL:     cfg.Login.TrustedDeviceTTL,
 		},
 		BodyLimit:             cfg.Server.BodyLimit,
 		Register:              registerLimits(cfg),

@@ -128,6 +128,7 @@ type LoginConfig struct {
 	MaxFailuresAccount   int                 `yaml:"max_failures_per_account" unit:"attempts" help:"Failed sign-ins for one account from all addresses together (distributed guessing) per login.failure_window; past it the account is slowed, never refused: its sign-ins are checked one per login.account_slowdown, and the right password still signs in."`
 	FailureWindow        time.Duration       `yaml:"failure_window" help:"Window over which the failure allowances refill."`
 	AccountSlowdown      time.Duration       `yaml:"account_slowdown" help:"Spacing of the sign-in checks of an account past login.max_failures_per_account; a request waits for its turn (429 with Retry-After only when the queue is over 20s)."`
+	TrustedDeviceTTL     time.Duration       `yaml:"trusted_device_ttl" help:"Lifetime of the trusted-device cookie a browser gets when it signs in with a password: later sign-ins to that account from that browser skip the per-address limits and the account slowdown (a distributed guesser cannot queue the user out), within their own allowance of login.max_failures_per_account_ip failures. 0s: no trusted devices."`
 	Password             LoginPasswordConfig `yaml:"password"`
 	Providers            []ProviderConfig    `yaml:"providers" help:"Upstream identity providers users sign in with (one button each; with exactly one and login.password.enabled false, /login goes straight to it). Register {issuer}/login/{id}/callback upstream; 'gatehouse config check' prints it."`
 }
@@ -168,6 +169,7 @@ func Defaults() Config {
 			MaxFailuresAccount:   100,
 			FailureWindow:        15 * time.Minute,
 			AccountSlowdown:      3 * time.Second,
+			TrustedDeviceTTL:     90 * 24 * time.Hour,
 			Password:             LoginPasswordConfig{Enabled: true},
 		},
 		Tokens: TokensConfig{
@@ -271,6 +273,9 @@ func (c *Config) Validate() []Problem {
 	}
 	if c.Login.AccountSlowdown <= 0 || c.Login.AccountSlowdown > 20*time.Second {
 		bad("login.account_slowdown", "must be more than 0s and at most 20s, got %s", c.Login.AccountSlowdown)
+	}
+	if c.Login.TrustedDeviceTTL < 0 || c.Login.TrustedDeviceTTL > 400*24*time.Hour {
+		bad("login.trusted_device_ttl", "must be 0s (off) to 9600h (400 days, the longest cookie browsers keep), got %s", c.Login.TrustedDeviceTTL)
 	}
 	positive("tokens.access_token_ttl", c.Tokens.AccessTokenTTL)
 	if c.Tokens.AccessTokenTTL > 24*time.Hour {

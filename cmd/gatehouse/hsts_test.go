@@ -148,6 +148,8 @@ func TestLoginLimitValidation(t *testing.T) {
 		{"account limit below one address's", func(l *LoginConfig) { l.MaxFailuresAccount = 5 }, "login.max_failures_per_account"},
 		{"no slowdown", func(l *LoginConfig) { l.AccountSlowdown = 0 }, "login.account_slowdown"},
 		{"slowdown past the queue bound", func(l *LoginConfig) { l.AccountSlowdown = time.Minute }, "login.account_slowdown"},
+		{"negative trusted-device lifetime", func(l *LoginConfig) { l.TrustedDeviceTTL = -time.Hour }, "login.trusted_device_ttl"},
+		{"trusted device past what browsers keep", func(l *LoginConfig) { l.TrustedDeviceTTL = 500 * 24 * time.Hour }, "login.trusted_device_ttl"},
 	} {
 		cfg := Defaults()
 		tc.mutate(&cfg.Login)
