@@ -99,10 +99,15 @@ func (s *Server) authorize(c echo.Context) error {
 }
 
 // redirectToLogin sends the browser to sign in and back to this request.
-// A prompt=login is fulfilled by the sign-in itself, so it is removed from
-// the request that comes back (otherwise it would loop).
+// A prompt=login and a max_age are fulfilled by the sign-in itself, so
+// they are removed from the request that comes back: otherwise it would
+// loop (max_age=0, which OIDC Core §3.1.2.1 makes prompt=login, or any
+// max_age shorter than the user takes to sign in, would ask again and
+// again). The ID token still carries auth_time for the relying party's own
+// max_age check.
 func (s *Server) redirectToLogin(c echo.Context, req *authzRequest) error {
 	back := cloneValues(req.params)
+	back.Del("max_age")
 	forced := req.Prompt[oauth.PromptLogin]
 	if forced {
 		var rest []string

@@ -134,3 +134,73 @@ func TestIDTokenCarriesUpstreamAMR(t *testing.T) {
 		t.Fatalf("ID token amr/acr = %+v, %v", claims, err)
 	}
 }
+
+// TestMaxAgeSignInDoesNotLoop: the sign-in that max_age forces satisfies
+// it. openid-client with max_age: 0 (OIDC Core §3.1.2.1: prompt=login) was
+// sent back to the sign-in page after every sign-in, for ever, because
+// the returning request asked for max_age again and a second had passed.
+func TestMaxAgeSignInDoesNotLoop(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		signedIn bool // a session exists, older than max_age
+		maxAge   string
+	}{
+		{"zero, signed in", true, "0"},
+		{"zero, signed out", false, "0"},
+		{"shorter than the sign-in takes, signed in", true, "1"},
+		{"shorter than the sign-in takes, signed out", false, "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newOAuthEnv(t)
+			verifier, challenge := pkce()
+			params := authzParams("public-app", publicRedirect, challenge)
+			params.Set("scope", "openid files:read")
+			if tc.signedIn {
+				e.authorize(params, "allow")
+				e.clock.Advance(10 * time.Minute)
+			}
+			params.Set("max_age", tc.maxAge)
+			signIns := 0
+			resp, body := e.get(authorizePath + "?" + params.Encode())
+			var back *url.URL
+			for range 8 {
+				if resp.StatusCode == http.StatusFound || resp.StatusCode == http.StatusSeeOther {
+					loc, _ := url.Parse(resp.Header.Get("Location"))
+					if loc.Host != "" {
+						back = loc
+						break
+					}
+					resp, body = e.get(loc.RequestURI())
+					continue
+				}
+				action, form := formFields(t, body)
+				if strings.Contains(body, "<h1>Sign in</h1>") {
+					signIns++
+					form.Set("username", testUser)
+					form.Set("password", testPassword)
+					resp, body = e.postForm(action, form)
+					e.clock.Advance(2 * time.Second) // the way back to /authorize takes time too
+					continue
+				}
+				form.Set("decision", "allow")
+				resp, body = e.postForm(action, form)
+			}
+			if back == nil || back.Query().Get("code") == "" || signIns != 1 {
+				t.Fatalf("max_age=%s: %d sign-in(s), back at the client with %v; want one sign-in and a code", tc.maxAge, signIns, back)
+			}
+			signedInAt := e.clock.Now().Add(-2 * time.Second).Unix()
+			_, tok := e.exchange(back.Query().Get("code"), verifier)
+			raw, _ := tok["id_token"].(string)
+			parsed, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256})
+			if err != nil {
+				t.Fatalf("id_token %q: %v", raw, err)
+			}
+			var claims struct {
+				AuthTime int64 `json:"auth_time"`
+			}
+			if err := parsed.UnsafeClaimsWithoutVerification(&claims); err != nil || claims.AuthTime != signedInAt {
+				t.Fatalf("auth_time %d (%v); want the forced sign-in's %d", claims.AuthTime, err, signedInAt)
+			}
+		})
+	}
+}
