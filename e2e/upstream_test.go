@@ -131,6 +131,27 @@ func TestOpenIDClient(t *testing.T) {
 	if r.UserInfo["sub"] != c["sub"] || r.UserInfo["preferred_username"] != testUser {
 		t.Errorf("userinfo: %v", r.UserInfo)
 	}
+
+	// max_age: 0 (OIDC Core §3.1.2.1: a fresh sign-in, like prompt=login).
+	// The sign-in it forces satisfies it: one sign-in page, then consent
+	// and the code; openid-client checks auth_time against max_age itself.
+	// Gatehouse used to send the browser back to the sign-in page after
+	// every sign-in, because the returning request asked for max_age=0 again.
+	r.OK, r.Error, r.Steps = false, "", nil
+	runNode(t, "oidc-rp.mjs", []string{"ISSUER=" + st.issuer, "CLIENT_ID=" + clientID, "MCP_URL=" + st.mcpURL,
+		"LOGIN_USER=" + testUser, "LOGIN_PASSWORD=" + testPassword, "MAX_AGE=0"}, &r)
+	if !r.OK {
+		t.Fatalf("openid-client with max_age 0: %s\nsteps: %v", r.Error, r.Steps)
+	}
+	signIns := 0
+	for _, s := range r.Steps {
+		if strings.HasPrefix(s, "POST /login ") {
+			signIns++
+		}
+	}
+	if signIns != 1 {
+		t.Errorf("max_age 0: %d sign-ins; want exactly one: %v", signIns, r.Steps)
+	}
 }
 
 // registerOIDCClient registers a public loopback client that asks for the

@@ -3,7 +3,10 @@
 // with PKCE, state and nonce (sign-in and consent through the HTML forms),
 // ID token validation by the library, and UserInfo.
 //
-//   ISSUER=http://127.0.0.1:8080 CLIENT_ID=... MCP_URL=... LOGIN_USER=alice LOGIN_PASSWORD=... node oidc-rp.mjs
+//   ISSUER=http://127.0.0.1:8080 CLIENT_ID=... MCP_URL=... LOGIN_USER=alice LOGIN_PASSWORD=... [MAX_AGE=0] node oidc-rp.mjs
+//
+// MAX_AGE, when set, is sent as max_age, and openid-client then checks the
+// ID token's auth_time against it.
 import * as client from 'openid-client';
 import { signIn } from './lib/formflow.mjs';
 
@@ -25,11 +28,13 @@ async function main() {
     redirect_uri: REDIRECT, scope: `openid email profile ${env('MCP_SCOPE', 'mcp:tools')}`, nonce, state,
     code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
     resource: env('MCP_URL'), prompt: 'select_account consent', login_hint: env('LOGIN_USER'),
+    ...(process.env.MAX_AGE !== undefined ? { max_age: process.env.MAX_AGE } : {}),
   });
   const { callback, steps } = await signIn(authURL, REDIRECT, { username: env('LOGIN_USER'), password: env('LOGIN_PASSWORD') });
   report.steps = steps;
   const tokens = await client.authorizationCodeGrant(config, callback, {
     pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true,
+    ...(process.env.MAX_AGE !== undefined ? { maxAge: Number(process.env.MAX_AGE) } : {}),
   }, { resource: env('MCP_URL') });
   const claims = tokens.claims();
   report.id_token_claims = claims;
