@@ -144,11 +144,14 @@ func TestMaxAgeSignInDoesNotLoop(t *testing.T) {
 		name     string
 		signedIn bool // a session exists, older than max_age
 		maxAge   string
+		state    int // length of the state; past 2 KiB the request is kept pending
 	}{
-		{"zero, signed in", true, "0"},
-		{"zero, signed out", false, "0"},
-		{"shorter than the sign-in takes, signed in", true, "1"},
-		{"shorter than the sign-in takes, signed out", false, "1"},
+		{"zero, signed in", true, "0", 8},
+		{"zero, signed out", false, "0", 8},
+		{"shorter than the sign-in takes, signed in", true, "1", 8},
+		{"shorter than the sign-in takes, signed out", false, "1", 8},
+		{"zero, signed out, request kept pending", false, "0", 4000},
+		{"zero, signed in, request kept pending", true, "0", 4000},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newOAuthEnv(t)
@@ -160,6 +163,7 @@ func TestMaxAgeSignInDoesNotLoop(t *testing.T) {
 				e.clock.Advance(10 * time.Minute)
 			}
 			params.Set("max_age", tc.maxAge)
+			params.Set("state", strings.Repeat("s", tc.state))
 			signIns := 0
 			resp, body := e.get(authorizePath + "?" + params.Encode())
 			var back *url.URL
@@ -185,7 +189,7 @@ func TestMaxAgeSignInDoesNotLoop(t *testing.T) {
 				form.Set("decision", "allow")
 				resp, body = e.postForm(action, form)
 			}
-			if back == nil || back.Query().Get("code") == "" || signIns != 1 {
+			if back == nil || back.Query().Get("code") == "" || back.Query().Get("state") != params.Get("state") || signIns != 1 {
 				t.Fatalf("max_age=%s: %d sign-in(s), back at the client with %v; want one sign-in and a code", tc.maxAge, signIns, back)
 			}
 			signedInAt := e.clock.Now().Add(-2 * time.Second).Unix()
