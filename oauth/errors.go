@@ -35,6 +35,10 @@ const (
 	ErrCodeLoginRequired       = "login_required"
 	ErrCodeConsentRequired     = "consent_required"
 	ErrCodeInteractionRequired = "interaction_required"
+	// Request objects (OIDC Core §3.1.2.6, RFC 9101), which Gatehouse
+	// does not support (request_parameter_supported: false).
+	ErrCodeRequestNotSupported    = "request_not_supported"
+	ErrCodeRequestURINotSupported = "request_uri_not_supported"
 
 	// RFC 7591 §3.2.2.
 	ErrCodeInvalidRedirectURI          = "invalid_redirect_uri"

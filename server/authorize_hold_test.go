@@ -30,6 +30,8 @@ var invalidAuthorizeRequests = []struct {
 	{"malformed prompt", func(v url.Values) { v.Set("prompt", "log\"in") }, "invalid_request"},
 	{"response_mode fragment", func(v url.Values) { v.Set("response_mode", "fragment") }, "invalid_request"},
 	{"repeated state", func(v url.Values) { v.Add("state", "x") }, "invalid_request"},
+	{"request object", func(v url.Values) { v.Set("request", "eyJhbGciOiJub25lIn0.e30.") }, "request_not_supported"},
+	{"request_uri", func(v url.Values) { v.Set("request_uri", "https://phish.example.net/r") }, "request_uri_not_supported"},
 }
 
 // wantErrorPage asserts that the answer is Gatehouse's own error page and

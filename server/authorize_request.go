@@ -102,6 +102,9 @@ func (s *Server) parseAuthorizeRequest(ctx context.Context, params url.Values) (
 	if rm := params.Get("response_mode"); rm != "" && rm != "query" {
 		return nil, fail(oauth.InvalidRequest("only response_mode=query is supported"))
 	}
+	if e := refuseRequestObject(params); e != nil {
+		return nil, fail(e)
+	}
 	if !req.Client.AllowsGrant(oauth.GrantAuthorizationCode) {
 		return nil, fail(oauth.UnauthorizedClient("the client is not registered for the authorization_code grant"))
 	}
@@ -248,4 +251,25 @@ func clientPageError(err error) error {
 	return &pageError{Status: http.StatusBadRequest, Title: "Unknown or invalid application",
 		Detail: "This sign-in request comes from an application Gatehouse cannot verify: " + oe.Description,
 		OAuth:  oe.Code, Description: oe.Description, cause: oe.Cause()}
+}
+
+// refuseRequestObject refuses a request object (request, RFC 9101 and
+// OIDC Core §6) or a reference to one (request_uri) instead of ignoring
+// it: the client meant the parameters inside it, signed, to be the
+// request, and they may differ from the plain ones beside it (RFC 9101
+// §5 requires the ones inside to win). Acting on the plain ones would
+// honour a request the client did not make. The metadata says
+// request_parameter_supported and request_uri_parameter_supported: false
+// (the latter defaults to true in OIDC Discovery, so relying parties may
+// send it unasked).
+func refuseRequestObject(params url.Values) *oauth.Error {
+	if _, ok := params["request"]; ok {
+		return oauth.New(oauth.ErrCodeRequestNotSupported, http.StatusBadRequest,
+			"request objects (the request parameter, RFC 9101) are not supported; send the parameters directly")
+	}
+	if _, ok := params["request_uri"]; ok {
+		return oauth.New(oauth.ErrCodeRequestURINotSupported, http.StatusBadRequest,
+			"request_uri is not supported (no request objects, no pushed authorization requests); send the parameters directly")
+	}
+	return nil
 }

@@ -89,6 +89,12 @@ func TestAuthorizeErrorsGoBackWithIss(t *testing.T) {
 		{"prompt none with others", "public-app", func(v url.Values) { v.Set("prompt", "none consent") }, "invalid_request"},
 		{"prompt none without consent", "public-app", func(v url.Values) { v.Set("prompt", "none") }, "consent_required"},
 		{"response_mode fragment", "public-app", func(v url.Values) { v.Set("response_mode", "fragment") }, "invalid_request"},
+		// A request object is refused, never ignored: its signed parameters,
+		// not the plain ones beside it, are what the client asked for.
+		{"request object", "public-app", func(v url.Values) { v.Set("request", "eyJhbGciOiJub25lIn0.eyJzY29wZSI6ImFkbWluIn0.") }, "request_not_supported"},
+		{"empty request object", "public-app", func(v url.Values) { v.Set("request", "") }, "request_not_supported"},
+		{"request_uri", "public-app", func(v url.Values) { v.Set("request_uri", "urn:ietf:params:oauth:request_uri:abc") }, "request_uri_not_supported"},
+		{"request and request_uri", "public-app", func(v url.Values) { v.Set("request", "x"); v.Set("request_uri", "https://app.example.com/r") }, "request_not_supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -123,20 +123,33 @@ func FuzzCheckResourceURI(f *testing.F) {
 
 // FuzzAuthorizeRequest: whatever the parameters, the request either fails
 // with a page (no redirect), fails with a redirect to a registered URI, or
-// validates with PKCE S256 and a registered redirect URI.
+// validates with PKCE S256 and a registered redirect URI. extra is a query
+// string whose parameters are added (repeats, request objects, anything);
+// a request carrying a request object or request_uri is never accepted.
 func FuzzAuthorizeRequest(f *testing.F) {
-	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", strings.Repeat("a", 43), "https://mcp.example.com/mcp", "files:read", "")
-	f.Add("public-app", "http://127.0.0.1:9/callback", "token", "plain", "x", "https://evil/", "admin", "none")
-	f.Add("public-app", "http://evil@127.0.0.1/callback", "code", "S256", "", "", "", "login")
+	ok := strings.Repeat("a", 43)
+	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", ok, "https://mcp.example.com/mcp", "files:read", "", "")
+	f.Add("public-app", "http://127.0.0.1:9/callback", "token", "plain", "x", "https://evil/", "admin", "none", "")
+	f.Add("public-app", "http://evil@127.0.0.1/callback", "code", "S256", "", "", "", "login", "")
+	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", ok, "https://mcp.example.com/mcp", "files:read", "", "request=eyJhbGciOiJub25lIn0.e30.")
+	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", ok, "https://mcp.example.com/mcp", "files:read", "", "request_uri=urn%3Ax&state=a")
+	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", ok, "https://mcp.example.com/mcp", "files:read", "", "request")
+	f.Add("public-app", "http://127.0.0.1/callback", "code", "S256", ok, "https://mcp.example.com/mcp", "files:read", "", "max_age=0&nonce=n&client_id=other")
 	registered := []string{"http://127.0.0.1/callback", "https://app.example.com/cb?tenant=1"}
 	static, _ := NewStaticClients([]*oauth.Client{{ID: "public-app", Metadata: oauth.ClientMetadata{RedirectURIs: registered,
 		GrantTypes: []string{"authorization_code"}}}})
 	res, _ := NewResources([]Resource{{URI: "https://mcp.example.com/mcp", Scopes: []string{"files:read"}}})
 	s := &Server{now: time.Now}
 	s.state.Store(&policyState{clients: &ClientChain{Static: static}, resources: res})
-	f.Fuzz(func(t *testing.T, client, redirect, rtype, method, challenge, resource, scope, prompt string) {
+	f.Fuzz(func(t *testing.T, client, redirect, rtype, method, challenge, resource, scope, prompt, extra string) {
 		v := url.Values{"client_id": {client}, "redirect_uri": {redirect}, "response_type": {rtype},
 			"code_challenge_method": {method}, "code_challenge": {challenge}, "resource": {resource}, "scope": {scope}, "prompt": {prompt}}
+		more, _ := url.ParseQuery(extra)
+		for k, vals := range more {
+			v[k] = append(v[k], vals...)
+		}
+		_, requestObject := v["request"]
+		_, requestURI := v["request_uri"]
 		req, err := s.parseAuthorizeRequest(context.Background(), v)
 		var re *redirectError
 		var pe *pageError
@@ -151,6 +164,9 @@ func FuzzAuthorizeRequest(f *testing.F) {
 		default:
 			if _, ok := policy.MatchRedirectURI(registered, req.RedirectURI); !ok || method != "S256" || len(req.Resources) != 1 {
 				t.Fatalf("accepted %+v", req)
+			}
+			if requestObject || requestURI {
+				t.Fatalf("accepted a request with a request object or request_uri: %v", v)
 			}
 		}
 	})
