@@ -71,7 +71,9 @@ func (s *Server) verifyClientAssertion(ctx context.Context, client *oauth.Client
 	switch {
 	case claims.Issuer != client.ID || claims.Subject != client.ID:
 		return oauth.InvalidClient("client_assertion iss and sub must both be the client_id")
-	case !s.acceptableAudience(claims.Audience, endpoint):
+	case client.Kind != oauth.ClientStatic && !s.issuerIsSoleAudience(claims.Audience):
+		return oauth.InvalidClient("client_assertion aud must be exactly this server's issuer %q, one value and no endpoint URL (draft-ietf-oauth-rfc7523bis: audience injection)", s.cfg.Issuer)
+	case client.Kind == oauth.ClientStatic && !s.acceptableAudience(claims.Audience, endpoint):
 		return oauth.InvalidClient("client_assertion aud must be the issuer %q or the endpoint URL", s.cfg.Issuer)
 	case claims.Expiry == nil:
 		return oauth.InvalidClient("client_assertion has no exp")
@@ -117,9 +119,27 @@ func pickAssertionKey(keys jose.JSONWebKeySet, hdr jose.Header) (jose.JSONWebKey
 	return k, nil
 }
 
-// acceptableAudience: RFC 7523 §3 lets aud be the issuer or the token
-// endpoint; the revocation and introspection endpoints accept their own
-// URL too.
+// issuerIsSoleAudience is the audience rule for self-registered (DCR) and
+// CIMD clients: aud is this server's issuer and nothing else (a string, or
+// an array of that one string). Such a client uses one client_id and one
+// key with every authorization server it meets, hostile ones included (any
+// MCP server may name any authorization server). If Gatehouse accepted
+// its token endpoint URL, a hostile server whose metadata names that URL
+// as its own token_endpoint could collect an assertion the client signed
+// for it (OIDC Core §9 says aud SHOULD be the token endpoint) and replay
+// it here as the client: the audience injection attack (CVE-2025-27370,
+// draft-ietf-oauth-rfc7523bis). The issuer cannot be borrowed that way,
+// because clients check that the metadata's issuer is the server's own
+// URL (RFC 8414 §3.3). Every MCP client library that signs assertions
+// (the TS SDK, openid-client) uses the issuer.
+func (s *Server) issuerIsSoleAudience(aud jwt.Audience) bool {
+	return len(aud) == 1 && aud[0] == s.cfg.Issuer
+}
+
+// acceptableAudience is the audience rule for operator-configured
+// clients, whose keys the operator set up for this server alone: RFC 7523
+// §3 lets aud be the issuer or the token endpoint; the revocation and
+// introspection endpoints accept their own URL too.
 func (s *Server) acceptableAudience(aud jwt.Audience, endpoint string) bool {
 	valid := []string{s.cfg.Issuer, s.url(tokenPath), s.url(endpoint)}
 	for _, a := range aud {
