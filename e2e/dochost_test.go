@@ -134,20 +134,33 @@ func (d *docHost) addClient(t testing.TB, name string, redirectURIs ...string) s
 // https://127.0.0.1:PORT, yet it is another client_id host.
 func (d *docHost) addClientAt(t testing.TB, origin, name string, redirectURIs ...string) string {
 	t.Helper()
-	path := "/oauth/" + name + ".json"
-	clientID := origin + path
-	doc, err := json.MarshalIndent(map[string]any{
-		"client_id":                  clientID,
-		"client_name":                "Gatehouse e2e " + name,
-		"client_uri":                 origin + "/",
-		"redirect_uris":              redirectURIs,
-		"grant_types":                []string{"authorization_code", "refresh_token"},
-		"response_types":             []string{"code"},
-		"token_endpoint_auth_method": "none",
+	return d.addClientDoc(t, origin, name, map[string]any{
+		"redirect_uris": redirectURIs,
 		// What real agents declare: the scope they use first. It is no
 		// ceiling, so the TS SDK v2 steps up past it.
 		"scope": mcpScope,
-	}, "", "  ")
+	})
+}
+
+// addClientDoc publishes a public client's document at
+// origin/oauth/<name>.json, with fields added or replaced, and returns
+// its URL, the client_id.
+func (d *docHost) addClientDoc(t testing.TB, origin, name string, fields map[string]any) string {
+	t.Helper()
+	path := "/oauth/" + name + ".json"
+	clientID := origin + path
+	m := map[string]any{
+		"client_id":                  clientID,
+		"client_name":                "Gatehouse e2e " + name,
+		"client_uri":                 origin + "/",
+		"grant_types":                []string{"authorization_code", "refresh_token"},
+		"response_types":             []string{"code"},
+		"token_endpoint_auth_method": "none",
+	}
+	for k, v := range fields {
+		m[k] = v
+	}
+	doc, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -73,6 +73,10 @@ func TestCIMD(t *testing.T) {
 			t.Parallel()
 			testBrowser(t, st, docs.addClient(t, "browser", driverRedirect))
 		})
+		t.Run("openid-client-private-key-jwt", func(t *testing.T) {
+			t.Parallel()
+			testOpenIDClientPrivateKeyJWT(t, st, docs)
+		})
 		t.Run("consent-denied", func(t *testing.T) {
 			t.Parallel()
 			testDenied(t, st, docs.addClient(t, "deny", driverRedirect))

@@ -5,6 +5,8 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"golang.org/x/oauth2"
 )
@@ -176,4 +179,52 @@ func registerOIDCClient(t *testing.T, st *stack, name string) string {
 		t.Fatalf("register: %s %v", resp.Status, got)
 	}
 	return id
+}
+
+// testOpenIDClientPrivateKeyJWT: openid-client as a CIMD client whose
+// document declares private_key_jwt with an inline jwks. The library signs
+// every client assertion itself, with the issuer as its only aud, which is
+// all Gatehouse accepts from a self-registered or CIMD client (the
+// token endpoint URL is refused: audience injection, rfc7523bis). The code
+// exchange and UserInfo must work; a flow without a client assertion gets
+// nowhere.
+func testOpenIDClientPrivateKeyJWT(t *testing.T, st *stack, docs *docHost) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := jose.JSONWebKey{Key: &key.PublicKey, KeyID: "rp-1", Algorithm: "ES256", Use: "sig"}
+	priv, err := json.Marshal(jose.JSONWebKey{Key: key, KeyID: "rp-1", Algorithm: "ES256", Use: "sig"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientID := docs.addClientDoc(t, docs.origin, "openid-client-pkjwt", map[string]any{
+		"redirect_uris": []string{driverRedirect}, "token_endpoint_auth_method": "private_key_jwt",
+		"token_endpoint_auth_signing_alg": "ES256", "jwks": jose.JSONWebKeySet{Keys: []jose.JSONWebKey{pub}},
+		"scope": "openid email profile " + mcpScope,
+	})
+	var r struct {
+		OK            bool           `json:"ok"`
+		Error         string         `json:"error"`
+		ErrorCode     string         `json:"error_code"`
+		Steps         []string       `json:"steps"`
+		ClientAuth    string         `json:"client_auth"`
+		IDTokenClaims map[string]any `json:"id_token_claims"`
+		UserInfo      map[string]any `json:"userinfo"`
+	}
+	env := []string{"ISSUER=" + st.issuer, "CLIENT_ID=" + clientID, "MCP_URL=" + st.mcpURL,
+		"LOGIN_USER=" + testUser, "LOGIN_PASSWORD=" + testPassword}
+	runNode(t, "oidc-rp.mjs", append(env, "PRIVATE_JWK="+string(priv)), &r)
+	if !r.OK || r.ClientAuth != "private_key_jwt" {
+		t.Fatalf("openid-client with private_key_jwt (%q): %s\nsteps: %v", r.ClientAuth, r.Error, r.Steps)
+	}
+	if r.IDTokenClaims["aud"] != clientID || r.UserInfo["sub"] != r.IDTokenClaims["sub"] {
+		t.Errorf("ID token claims %v, userinfo %v", r.IDTokenClaims, r.UserInfo)
+	}
+	// The same client without its key: the code exchange is refused.
+	r.OK, r.Error = false, ""
+	runNode(t, "oidc-rp.mjs", env, &r)
+	if r.OK || r.ErrorCode != "invalid_client" {
+		t.Fatalf("a private_key_jwt client exchanging with no assertion: ok=%v %q %s", r.OK, r.ErrorCode, r.Error)
+	}
 }

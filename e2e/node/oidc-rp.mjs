@@ -6,7 +6,9 @@
 //   ISSUER=http://127.0.0.1:8080 CLIENT_ID=... MCP_URL=... LOGIN_USER=alice LOGIN_PASSWORD=... [MAX_AGE=0] node oidc-rp.mjs
 //
 // MAX_AGE, when set, is sent as max_age, and openid-client then checks the
-// ID token's auth_time against it.
+// ID token's auth_time against it. PRIVATE_JWK, when set (a private EC JWK
+// with its kid), makes the client authenticate with private_key_jwt:
+// openid-client signs each client assertion itself, with the issuer as aud.
 import * as client from 'openid-client';
 import { signIn } from './lib/formflow.mjs';
 
@@ -14,10 +16,18 @@ const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is r
 const REDIRECT = env('REDIRECT_URL', 'http://127.0.0.1:53682/callback');
 const report = {};
 
+async function clientAuth() {
+  if (!process.env.PRIVATE_JWK) return client.None();
+  const jwk = JSON.parse(process.env.PRIVATE_JWK);
+  const key = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: jwk.crv }, false, ['sign']);
+  report.client_auth = 'private_key_jwt';
+  return client.PrivateKeyJwt({ key, kid: jwk.kid });
+}
+
 async function main() {
   const issuer = new URL(env('ISSUER'));
   // Gatehouse listens on plain http on loopback in the suite.
-  const config = await client.discovery(issuer, env('CLIENT_ID'), undefined, client.None(), { execute: [client.allowInsecureRequests] });
+  const config = await client.discovery(issuer, env('CLIENT_ID'), undefined, await clientAuth(), { execute: [client.allowInsecureRequests] });
   const md = config.serverMetadata();
   report.discovery = { userinfo_endpoint: md.userinfo_endpoint, subject_types_supported: md.subject_types_supported,
     id_token_signing_alg_values_supported: md.id_token_signing_alg_values_supported };
@@ -47,6 +57,7 @@ try {
 } catch (e) {
   report.ok = false;
   report.error = String(e?.stack ?? e);
+  if (e?.error) report.error_code = e.error; // an OAuth error response's error
   process.exitCode = 1;
 }
 console.log(JSON.stringify(report));
