@@ -131,8 +131,11 @@ func (s *Server) checkIDJAGClaims(c *idJAGClaims, client *oauth.Client, iss *Ass
 	switch {
 	case c.Issuer != iss.Issuer:
 		return jagFail("issuer", "iss changed between parsing and verification")
-	case !slices.Contains(c.Audience, s.cfg.Issuer):
-		return jagFail("audience", "aud must be this authorization server's issuer %q", s.cfg.Issuer)
+	case len(c.Audience) != 1 || c.Audience[0] != s.cfg.Issuer:
+		// The sole audience (draft §4.4.1 names one server; rfc7523bis): an
+		// ID-JAG that also names another server could be replayed here by
+		// that server, as a public client needs no secret to name itself.
+		return jagFail("audience", "aud must be this authorization server's issuer %q and nothing else", s.cfg.Issuer)
 	case c.ClientID == "":
 		return jagFail("client_id", "has no client_id claim")
 	case c.ClientID != client.ID:

@@ -31,7 +31,9 @@ func FuzzIDJAGParser(f *testing.F) {
 	signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k"}}, (&jose.SignerOptions{}).WithType(IDJAGType))
 	good, _ := jwt.Signed(signer).Claims(map[string]any{"iss": "https://idp.example", "sub": "s", "aud": "https://as.example",
 		"client_id": "c", "jti": "j", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "resource": []string{"https://r.example"}}).Serialize()
-	for _, seed := range []string{good, "", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", good + "x", good[:len(good)/2]} {
+	shared, _ := jwt.Signed(signer).Claims(map[string]any{"iss": "https://idp.example", "sub": "s", "aud": []string{"https://as.example", "https://other.example"},
+		"client_id": "c", "jti": "j", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix(), "resource": []string{"https://r.example"}}).Serialize()
+	for _, seed := range []string{good, shared, "", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", good + "x", good[:len(good)/2]} {
 		f.Add(seed)
 	}
 	client := &oauth.Client{ID: "c"}
@@ -40,7 +42,8 @@ func FuzzIDJAGParser(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if iss == nil || claims.ClientID != "c" || claims.Subject == "" || claims.ID == "" || claims.Expiry == nil || claims.IssuedAt == nil {
+		if iss == nil || claims.ClientID != "c" || claims.Subject == "" || claims.ID == "" || claims.Expiry == nil || claims.IssuedAt == nil ||
+			len(claims.Audience) != 1 || claims.Audience[0] != "https://as.example" {
 			t.Fatalf("accepted an assertion breaking a rule: %+v", claims)
 		}
 	})

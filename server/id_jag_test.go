@@ -125,6 +125,13 @@ func TestIDJAGHostile(t *testing.T) {
 		{"unknown issuer", e.assertion(func(c map[string]any, _ *string, _ *any) { c["iss"] = "https://evil.example" }), nil, "invalid_grant", "not trusted"},
 		{"bad signature", e.assertion(func(_ map[string]any, _ *string, k *any) { *k = otherKey }), nil, "invalid_grant", "signature"},
 		{"wrong aud", e.assertion(func(c map[string]any, _ *string, _ *any) { c["aud"] = "https://other-as.example" }), nil, "invalid_grant", "aud"},
+		// One ID-JAG for several servers: any of them could replay it here
+		// as a public client (rfc7523bis: the issuer is the sole audience).
+		{"aud shared with another server", e.assertion(func(c map[string]any, _ *string, _ *any) {
+			c["aud"] = []string{e.srv.cfg.Issuer, "https://other-as.example"}
+		}), nil, "invalid_grant", "aud"},
+		{"aud is the token endpoint", e.assertion(func(c map[string]any, _ *string, _ *any) { c["aud"] = e.srv.url(tokenPath) }), nil, "invalid_grant", "aud"},
+		{"aud is an empty array", e.assertion(func(c map[string]any, _ *string, _ *any) { c["aud"] = []string{} }), nil, "invalid_grant", "aud"},
 		{"client_id mismatch", e.assertion(func(c map[string]any, _ *string, _ *any) { c["client_id"] = "public-app" }), nil, "invalid_grant", "client_id"},
 		{"expired", e.assertion(func(c map[string]any, _ *string, _ *any) {
 			c["exp"] = e.clock.Now().Add(-time.Hour).Unix()
