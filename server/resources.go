@@ -42,7 +42,7 @@ type Resource struct {
 type ScopeAccess struct {
 	Scopes []string
 	// Groups match the user's upstream groups; Users match the user's
-	// name, usr_ subject, or an upstream username or email.
+	// name, usr_ subject, or an upstream username or verified email.
 	Groups []string
 	Users  []string
 }

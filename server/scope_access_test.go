@@ -66,3 +66,35 @@ func TestScopeAccessDeniesWhenNothingGrantable(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+// TestScopeAccessIgnoresAnUnverifiedEmail: with require_verified_email
+// off, an upstream user whose email is not verified does not match a
+// scope_access entry naming that address (anyone could have typed it);
+// once the provider says it is verified, the scope is granted.
+func TestScopeAccessIgnoresAnUnverifiedEmail(t *testing.T) {
+	up := identitytest.NewOIDC(t)
+	up.Claims = map[string]any{"sub": "u-999", "email": "boss@example.com", "email_verified": false, "preferred_username": "mallory"}
+	e := newOAuthEnv(t, withOIDC(t, up, identity.Admission{}, false), func(c *Config) {
+		c.Resources[0].ScopeAccess = []ScopeAccess{{Scopes: []string{"files:write"}, Users: []string{"boss@example.com"}}}
+	})
+	code, state := up.Authorize(t, e.followToUpstream(loginPath+"/corp"))
+	e.upstreamCallback(url.Values{"code": {code}, "state": {state}})
+	verifier, challenge := pkce()
+	params := authzParams("public-app", publicRedirect, challenge)
+	params.Set("scope", "files:read files:write")
+	_, tok := e.exchange(e.code(params), verifier)
+	if tok["scope"] != "files:read" {
+		t.Fatalf("an unverified email matched scope_access: scope %v, want files:read", tok["scope"])
+	}
+	up.Claims["email_verified"] = true
+	b2 := e.newBrowser()
+	code, state = up.Authorize(t, b2.followToUpstream(loginPath+"/corp"))
+	b2.upstreamCallback(url.Values{"code": {code}, "state": {state}})
+	verifier, challenge = pkce()
+	params = authzParams("public-app", publicRedirect, challenge)
+	params.Set("scope", "files:read files:write")
+	_, tok = e.exchange(e.code(params), verifier)
+	if tok["scope"] != "files:read files:write" {
+		t.Fatalf("a verified email did not match scope_access: scope %v", tok["scope"])
+	}
+}

@@ -97,10 +97,15 @@ func (s *Server) grantableScopes(ctx context.Context, u store.User, entries []*R
 	}
 	groups, _ := claims["groups"].([]string)
 	names := []string{u.Name, u.ID}
-	for _, k := range []string{"preferred_username", "email"} {
-		if v, ok := claims[k].(string); ok {
-			names = append(names, v)
-		}
+	if v, ok := claims["preferred_username"].(string); ok {
+		names = append(names, v)
+	}
+	// An email names a user only when the provider says it is verified:
+	// where the user may set it freely (require_verified_email: false,
+	// Entra ID's mutable email claim), matching it would let anyone claim
+	// another person's address and the scopes that go with it.
+	if v, ok := claims["email"].(string); ok && claims["email_verified"] == true {
+		names = append(names, v)
 	}
 	var out []string
 	for _, sc := range scopes {

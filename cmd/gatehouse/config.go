@@ -85,7 +85,7 @@ type ResourceConfig struct {
 type ScopeAccessConfig struct {
 	Scopes []string `yaml:"scopes" help:"The restricted scopes."`
 	Groups []string `yaml:"groups" help:"Upstream groups whose members may be granted them (GitHub: org or org/team)."`
-	Users  []string `yaml:"users" help:"Users who may be granted them: a login name, a usr_ subject, or an upstream username or email."`
+	Users  []string `yaml:"users" help:"Users who may be granted them: a login name, a usr_ subject, or an upstream username or verified email (an email the provider does not mark verified never matches). An upstream username is whatever a provider says; where users pick their own, or with several providers, prefer usr_ subjects or Gatehouse login names (corp-alice)."`
 }
 
 // ClientConfig is an operator-registered client (RFC 7591 §2 fields).
