@@ -90,7 +90,7 @@ func (s *Server) handleUpstreamCallback(c echo.Context) error {
 			Detail: "This server has no sign-in provider named " + truncate(c.Param("provider"), 40) + "."}
 	}
 	ctx := c.Request().Context()
-	log := requestLogger(c, s.log).With("provider", p.ID())
+	log := requestLogger(c, s.log) // each audit event names the provider itself
 	fail := func(reason, detail string) error {
 		s.metrics.upstreamLogin(p.ID(), reason)
 		Audit(ctx, log, AuditLoginFailed, "provider", p.ID(), "reason", reason)
@@ -140,7 +140,7 @@ func (s *Server) handleUpstreamCallback(c echo.Context) error {
 // by the admission rules, 502 for an upstream that failed.
 func (s *Server) upstreamFailed(c echo.Context, p identity.Provider, err error) error {
 	ctx := c.Request().Context()
-	log := requestLogger(c, s.log).With("provider", p.ID())
+	log := requestLogger(c, s.log) // each audit event names the provider itself
 	var refused *identity.RefusedError
 	var upstream *identity.UpstreamError
 	switch {

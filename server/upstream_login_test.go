@@ -214,3 +214,34 @@ func TestProvisionedUserHasNoPassword(t *testing.T) {
 		t.Fatalf("password sign-in of a provisioned user: %d, want 401", resp.StatusCode)
 	}
 }
+
+// TestUpstreamAuditNamesTheProviderOnce: the audit events of an upstream
+// sign-in carry provider once. A repeated key makes a JSON log line an
+// object with duplicate names (RFC 8259 §4), which tools read differently.
+func TestUpstreamAuditNamesTheProviderOnce(t *testing.T) {
+	up := identitytest.NewOIDC(t)
+	logs := &syncBuffer{}
+	e := newOAuthEnvFull(t, envOptions{Logs: logs}, withOIDC(t, up, identity.Admission{AllowedEmailDomains: []string{"example.com"}}, false))
+	code, state := up.Authorize(t, e.followToUpstream(loginPath+"/corp"))
+	e.upstreamCallback(url.Values{"code": {code}, "state": {state}})
+	up.Claims["email"] = "alice@evil.example"
+	b2 := e.newBrowser()
+	code, state = up.Authorize(t, b2.followToUpstream(loginPath+"/corp"))
+	if resp, _ := b2.upstreamCallback(url.Values{"code": {code}, "state": {state}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("refused sign-in = %d", resp.StatusCode)
+	}
+	seen := map[string]bool{}
+	for _, line := range strings.Split(logs.String(), "\n") {
+		for _, ev := range []string{"user_provisioned", "login_succeeded", "login_failed"} {
+			if strings.Contains(line, `"event":"`+ev+`"`) {
+				seen[ev] = true
+				if n := strings.Count(line, `"provider":`); n != 1 {
+					t.Errorf("%s names the provider %d times: %s", ev, n, line)
+				}
+			}
+		}
+	}
+	if len(seen) != 3 {
+		t.Fatalf("audit events seen: %v, want user_provisioned, login_succeeded and login_failed", seen)
+	}
+}
