@@ -21,8 +21,12 @@ type adminClient struct {
 	hc          *http.Client
 }
 
-// errAdminOff: the configuration names no admin listener.
-var errAdminOff = errors.New("the admin API is off: set admin.listen and admin.token_file (or GATEHOUSE_ADMIN_TOKEN)")
+// errAdminOff: the configuration this command sees names no admin
+// listener. Most often the command was simply not given the running
+// server's configuration, so the message says that first.
+var errAdminOff = errors.New("no admin API address: give this command the running server's configuration " +
+	"(--config FILE or GATEHOUSE_CONFIG), or admin.listen and admin.token_file (--admin-listen, GATEHOUSE_ADMIN_TOKEN); " +
+	"the server must run with admin.listen and a token too")
 
 // adminClient builds a client from the configuration the command sees.
 // Only the admin settings must be valid: an operator runs `admin reload`
@@ -42,8 +46,11 @@ func newAdminClient(cfg Config) (*adminClient, error) {
 		return nil, errAdminOff
 	}
 	token, err := cfg.Admin.token()
-	if err != nil || token == "" {
-		return nil, errAdminOff
+	if err != nil {
+		return nil, fmt.Errorf("admin.token_file: %w", err)
+	}
+	if token == "" {
+		return nil, fmt.Errorf("admin.listen is %s but no admin token is set: give admin.token_file (--admin-token-file) or GATEHOUSE_ADMIN_TOKEN, the same as the server's", cfg.Admin.Listen)
 	}
 	return &adminClient{base: cfg.Admin.url(), token: token, hc: &http.Client{Timeout: 30 * time.Second}}, nil
 }
