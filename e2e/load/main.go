@@ -42,6 +42,7 @@ var (
 	pgURLFile = flag.String("pg-url-file", "e2e/load/.run/postgres.url", "-mode postgres: where to write the database's connection string")
 	conns     = flag.Int("c", 64, "concurrent clients")
 	duration  = flag.Duration("d", 10*time.Second, "how long to run")
+	wait      = flag.Duration("wait", 30*time.Second, "how long to wait for the server to accept connections before the run (it may still be starting)")
 	codes     = flag.Int("codes", 50000, "exchange: how many codes to mint first")
 	user      = flag.String("user", "load", "user to sign in as (created with gatehouse user add)")
 	password  = flag.String("password", "load-test-password", "the user's password")

@@ -7,6 +7,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,6 +15,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"syscall"
+	"time"
 )
 
 const (
@@ -58,7 +61,7 @@ type endpoints struct {
 // listening somewhere other than its issuer (another port for a side run)
 // is still the one measured.
 func discover(hc *http.Client) endpoints {
-	resp, err := hc.Get(*base + *docPath)
+	resp, err := getWhileStarting(hc, *base+*docPath, *wait)
 	if err != nil {
 		die("metadata document: %v", err)
 	}
@@ -85,6 +88,25 @@ func discover(hc *http.Client) endpoints {
 	}
 	fmt.Fprintf(os.Stderr, "endpoints from %s%s: authorize %s, token %s, register %s\n", *base, *docPath, ep.Authorize, ep.Token, ep.Registration)
 	return ep
+}
+
+// getWhileStarting GETs url, retrying for up to wait while nothing
+// accepts the connection: a server started in the background just before
+// the load generator is often still opening its store.
+func getWhileStarting(hc *http.Client, url string, wait time.Duration) (*http.Response, error) {
+	deadline := time.Now().Add(wait)
+	said := false
+	for {
+		resp, err := hc.Get(url)
+		if err == nil || !errors.Is(err, syscall.ECONNREFUSED) || time.Now().After(deadline) {
+			return resp, err
+		}
+		if !said {
+			fmt.Fprintf(os.Stderr, "waiting up to %s for the server at %s\n", wait, url)
+			said = true
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 // expectSignInRedirect accepts an authorization request that ends in a
