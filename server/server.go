@@ -217,6 +217,10 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	if err != nil || issuer.Host == "" {
 		return nil, fmt.Errorf("server: issuer %q is not an absolute URL", cfg.Issuer)
 	}
+	if issuer.EscapedPath() != issuer.Path || strings.Contains(cfg.Issuer, "%") {
+		// Routes and return URLs are built from the path as written.
+		return nil, fmt.Errorf("server: issuer %q: the path must not need percent-encoding", cfg.Issuer)
+	}
 	s := &Server{
 		cfg:          cfg,
 		issuer:       issuer,

@@ -325,6 +325,11 @@ func checkIssuer(issuer string) string {
 	if strings.HasSuffix(u.Path, "/") {
 		return "must not end with a slash: clients compare the issuer as a string"
 	}
+	if u.EscapedPath() != u.Path || strings.Contains(issuer, "%") {
+		// Routes and return URLs are built from the path as written: one
+		// that needs percent-encoding would name two different paths.
+		return "the path must be plain text without percent-encoding"
+	}
 	switch u.Scheme {
 	case "https":
 		return ""

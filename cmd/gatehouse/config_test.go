@@ -174,6 +174,10 @@ func TestIssuerRules(t *testing.T) {
 		{"https://auth.example.com#frag", false},
 		{"https://user@auth.example.com", false},
 		{"ftp://auth.example.com", false},
+		{"https://auth.example.com/%00", false},
+		{"https://auth.example.com/a%2Fb", false},
+		{"https://auth.example.com/t%65nant", false},
+		{"https://auth.example.com/a b", false},
 		{"auth.example.com", false},
 		{"", false},
 	}
