@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -75,6 +76,14 @@ func (s *Server) handleError(err error, c echo.Context) {
 		log.Warn("error after response was sent", "err", err)
 		return
 	}
+	if clientClosed(c, err) {
+		// Nobody is listening: an answer would go nowhere, and a 500 in
+		// the log would send an operator hunting for a fault that is not
+		// there. The access log and metrics record 499 instead.
+		c.Response().Status = StatusClientClosedRequest
+		log.Debug("client closed the request", "err", err)
+		return
+	}
 	if ue := storeUnavailable(err); ue != nil {
 		s.writeError(c, log, ue, err)
 		return
@@ -105,6 +114,17 @@ func (s *Server) writeError(c echo.Context, log *slog.Logger, oe *oauth.Error, e
 		return
 	}
 	writeOAuthError(c, oe)
+}
+
+// StatusClientClosedRequest is the status recorded (in the access log and
+// the request metrics, never sent) for a request whose client went away
+// before the answer: nginx's 499 convention, which dashboards recognise.
+const StatusClientClosedRequest = 499
+
+// clientClosed reports whether err is only the consequence of the client
+// closing the request (its context was cancelled), not a server fault.
+func clientClosed(c echo.Context, err error) bool {
+	return errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil
 }
 
 // storeRetryAfter is the Retry-After sent while the store cannot take
