@@ -131,6 +131,10 @@ type GrantStore interface {
 	// RefreshToken returns the refresh token record (rotated or not) until
 	// it expires.
 	RefreshToken(ctx context.Context, id string) (RefreshToken, error)
+	// RefreshTokenGrant returns the refresh token record (rotated or not)
+	// with its grant, in one read: the token endpoint needs both before it
+	// rotates. ErrNotFound if the token or its grant is gone or expired.
+	RefreshTokenGrant(ctx context.Context, id string) (RefreshToken, Grant, error)
 	// RotateRefreshToken atomically exchanges refresh token oldID for next:
 	// oldID is marked rotated, next is stored, at is recorded on the grant
 	// (expired access tokens are dropped from it) and LastUsedAt set to now.

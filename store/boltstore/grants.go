@@ -169,6 +169,30 @@ func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken
 	return rt, err
 }
 
+// RefreshTokenGrant returns a refresh token and its live grant, read in
+// one transaction.
+func (s *Store) RefreshTokenGrant(ctx context.Context, id string) (store.RefreshToken, store.Grant, error) {
+	var (
+		rt store.RefreshToken
+		g  store.Grant
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		now := s.now()
+		ok, err := refreshTable.get(tx, now, []byte(id), &rt)
+		if err == nil && ok {
+			ok, err = grantsTable.get(tx, now, []byte(rt.GrantID), &g)
+		}
+		if err == nil && !ok {
+			err = fmt.Errorf("refresh token %s: %w", id, store.ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return store.RefreshToken{}, store.Grant{}, err
+	}
+	return rt, g, nil
+}
+
 // RotateRefreshToken exchanges a refresh token, accepts a rotated one
 // within grace of its rotation, or revokes the grant when it was rotated
 // longer ago. Outcomes travel outside the commit function's error so that

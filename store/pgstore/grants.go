@@ -89,6 +89,22 @@ func (s *Store) RefreshToken(ctx context.Context, id string) (store.RefreshToken
 	return rt, err
 }
 
+// RefreshTokenGrant returns a refresh token and its live grant in one
+// statement.
+func (s *Store) RefreshTokenGrant(ctx context.Context, id string) (store.RefreshToken, store.Grant, error) {
+	var (
+		rt store.RefreshToken
+		g  store.Grant
+	)
+	err := s.pool.QueryRow(ctx, `SELECT r.data, g.data FROM refresh_tokens r
+		JOIN grants g ON g.id = r.grant_id AND (g.expires_at IS NULL OR g.expires_at > $2)
+		WHERE r.id = $1 AND (r.expires_at IS NULL OR r.expires_at > $2)`, id, s.now()).Scan(&rt, &g)
+	if err != nil {
+		return store.RefreshToken{}, store.Grant{}, notFound(err, "refresh token")
+	}
+	return rt, g, nil
+}
+
 // RotateRefreshToken exchanges a refresh token, accepts a rotated one
 // within grace of its rotation, or revokes the grant when it was rotated
 // longer ago, in one transaction. Rows are locked refresh token first, then

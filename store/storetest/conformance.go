@@ -32,6 +32,7 @@ func Run(t *testing.T, open Opener) {
 		{"Codes", testCodes},
 		{"ConcurrentRedemption", testConcurrentRedemption},
 		{"RefreshRotation", testRefreshRotation},
+		{"RefreshTokenGrant", testRefreshTokenGrant},
 		{"ConcurrentRefresh", testConcurrentRefresh},
 		{"RefreshGrace", testRefreshGrace},
 		{"PendingRequests", testPendingRequests},

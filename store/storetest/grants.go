@@ -155,6 +155,69 @@ func testConcurrentRedemption(t *testing.T, s store.Store, clock *Clock) {
 	}
 }
 
+// testRefreshTokenGrant: the token and its grant in one read, until
+// either is gone or expired.
+func testRefreshTokenGrant(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if err := s.CreateCode(ctx, newCode(clock, "code")); err != nil {
+		t.Fatal(err)
+	}
+	g := newGrant(clock, "g", "u1", "client-1")
+	g.ExpiresAt = clock.Now().Add(2 * time.Hour)
+	rt := newRefresh(clock, "rt1")
+	rt.SecretHash = "hash-1"
+	if err := s.RedeemCode(ctx, "code", clock.Now(), g, rt); err != nil {
+		t.Fatal(err)
+	}
+	gotRT, gotG, err := s.RefreshTokenGrant(ctx, "rt1")
+	if err != nil || gotRT.ID != "rt1" || gotRT.SecretHash != "hash-1" || gotRT.GrantID != "g" || gotG.ID != "g" ||
+		gotG.ClientID != "client-1" || gotG.UserID != "u1" || len(gotG.AccessTokens) != 1 {
+		t.Fatalf("RefreshTokenGrant = %+v %+v %v", gotRT, gotG, err)
+	}
+	if _, _, err := s.RefreshTokenGrant(ctx, "missing"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("missing token: %v, want ErrNotFound", err)
+	}
+	// A rotated token still reads (reuse detection needs it), with its grant.
+	if _, err := s.RotateRefreshToken(ctx, "rt1", clock.Now(), newRefresh(clock, "rt2"), store.IssuedToken{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if gotRT, gotG, err = s.RefreshTokenGrant(ctx, "rt1"); err != nil || gotRT.RotatedAt.IsZero() || gotG.ID != "g" {
+		t.Fatalf("rotated token = %+v %+v %v", gotRT, gotG, err)
+	}
+	// The grant ends before the token's idle expiry: the pair is gone.
+	clock.Advance(3 * time.Hour)
+	if _, err := s.RefreshToken(ctx, "rt2"); err != nil {
+		t.Fatalf("token itself still live: %v", err)
+	}
+	if _, _, err := s.RefreshTokenGrant(ctx, "rt2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token of an expired grant: %v, want ErrNotFound", err)
+	}
+	// A revoked grant takes its tokens with it.
+	if err := s.CreateCode(ctx, newCode(clock, "code2")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RedeemCode(ctx, "code2", clock.Now(), newGrant(clock, "g2", "u1", "client-1"), newRefresh(clock, "rt3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RevokeGrant(ctx, "g2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.RefreshTokenGrant(ctx, "rt3"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token of a revoked grant: %v, want ErrNotFound", err)
+	}
+	// And an expired token is gone whatever its grant.
+	if err := s.CreateCode(ctx, newCode(clock, "code3")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RedeemCode(ctx, "code3", clock.Now(), newGrant(clock, "g3", "u1", "client-1"), newRefresh(clock, "rt4")); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(25 * time.Hour)
+	if _, _, err := s.RefreshTokenGrant(ctx, "rt4"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("expired token: %v, want ErrNotFound", err)
+	}
+}
+
 func testRefreshRotation(t *testing.T, s store.Store, clock *Clock) {
 	ctx := context.Background()
 	if err := s.CreateCode(ctx, newCode(clock, "code")); err != nil {
