@@ -106,16 +106,8 @@ func (s *Server) introspectAccess(c echo.Context, caller *oauth.Client, token st
 }
 
 func (s *Server) introspectRefresh(c echo.Context, caller *oauth.Client, token string) (introspection, error) {
-	ctx := c.Request().Context()
-	rt, _, err := s.lookupRefreshToken(c, token)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && !rt.RotatedAt.IsZero()) {
-		return introspection{}, nil
-	}
-	if err != nil {
-		return introspection{}, err
-	}
-	g, err := s.store.Grant(ctx, rt.GrantID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && g.ClientID != caller.ID) {
+	rt, g, _, err := s.lookupRefreshToken(c, token)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (!rt.RotatedAt.IsZero() || g.ClientID != caller.ID)) {
 		return introspection{}, nil
 	}
 	if err != nil {

@@ -37,16 +37,14 @@ func (s *Server) handleRevoke(c echo.Context) error {
 	// The hint only orders the lookups (RFC 7009 §2.1); refresh tokens are
 	// recognisable by their prefix anyway.
 	if strings.HasPrefix(token, refreshPrefix) {
-		rt, _, err := s.lookupRefreshToken(c, token)
-		if err == nil {
-			g, gerr := s.store.Grant(ctx, rt.GrantID)
-			if gerr == nil && g.ClientID == client.ID {
-				if err := s.store.RevokeGrant(ctx, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-				Audit(ctx, log, AuditTokenRevoked, "client_id", client.ID, "grant_id", g.ID, "token", "refresh_token")
+		_, g, _, err := s.lookupRefreshToken(c, token)
+		switch {
+		case err == nil && g.ClientID == client.ID:
+			if err := s.store.RevokeGrant(ctx, g.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
-		} else if !errors.Is(err, store.ErrNotFound) {
+			Audit(ctx, log, AuditTokenRevoked, "client_id", client.ID, "grant_id", g.ID, "token", "refresh_token")
+		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return err
 		}
 		return c.NoContent(http.StatusOK)

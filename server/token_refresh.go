@@ -26,18 +26,20 @@ func (s *Server) newRefreshToken(now, grantExpiry time.Time) (string, store.Refr
 }
 
 // lookupRefreshToken finds the record of a presented refresh token and
-// checks its secret; a wrong secret is reported as ErrNotFound, so it can
-// never trigger reuse detection on somebody else's grant.
-func (s *Server) lookupRefreshToken(c echo.Context, raw string) (store.RefreshToken, string, error) {
+// its grant (one store read) and checks the token's secret; a wrong
+// secret is reported as ErrNotFound, so it can never trigger reuse
+// detection on somebody else's grant. A token whose grant is gone or
+// expired is ErrNotFound too.
+func (s *Server) lookupRefreshToken(c echo.Context, raw string) (store.RefreshToken, store.Grant, string, error) {
 	id, secret, ok := parseHandle(raw, refreshPrefix)
 	if !ok {
-		return store.RefreshToken{}, "", store.ErrNotFound
+		return store.RefreshToken{}, store.Grant{}, "", store.ErrNotFound
 	}
-	rt, err := s.store.RefreshToken(c.Request().Context(), id)
+	rt, g, err := s.store.RefreshTokenGrant(c.Request().Context(), id)
 	if err == nil && !secretMatches(secret, rt.SecretHash) {
-		return store.RefreshToken{}, "", store.ErrNotFound
+		return store.RefreshToken{}, store.Grant{}, "", store.ErrNotFound
 	}
-	return rt, id, err
+	return rt, g, id, err
 }
 
 // exchangeRefreshToken rotates a refresh token (OAuth 2.1 §4.3.1): the old
@@ -54,14 +56,7 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 		return oauth.InvalidRequest("refresh_token is required")
 	}
 	ctx := c.Request().Context()
-	rt, id, err := s.lookupRefreshToken(c, raw)
-	if errors.Is(err, store.ErrNotFound) {
-		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
-	}
-	if err != nil {
-		return err
-	}
-	g, err := s.store.Grant(ctx, rt.GrantID)
+	_, g, id, err := s.lookupRefreshToken(c, raw)
 	if errors.Is(err, store.ErrNotFound) {
 		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
 	}
