@@ -22,14 +22,20 @@ const live = "(expires_at IS NULL OR expires_at > @now)"
 // rare serialization failure or deadlock PostgreSQL resolves by aborting
 // one side. fn must therefore be safe to run again.
 func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	return unavailable(retryOnConflict(func() error { return pgx.BeginFunc(ctx, s.pool, fn) }))
+}
+
+// retryOnConflict runs fn (a transaction, or one statement in its implicit
+// transaction) until it ends other than in a serialization failure or a
+// deadlock, at most five times.
+func retryOnConflict(fn func() error) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		err = pgx.BeginFunc(ctx, s.pool, fn)
-		if !retryable(err) {
-			return unavailable(err)
+		if err = fn(); !retryable(err) {
+			return err
 		}
 	}
-	return unavailable(err)
+	return err
 }
 
 func retryable(err error) bool {

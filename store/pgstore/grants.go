@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -105,13 +106,63 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, id string) (store.Refresh
 	return rt, g, nil
 }
 
+// rotateSQL is the common rotation - a live token never exchanged before,
+// of a live grant - as one statement, so one round trip and one implicit
+// transaction: it locks both rows as the transaction below does (token,
+// then grant, in one scan), marks the old token, stores the new one and
+// updates the grant (the access tokens still unexpired at @now, then the
+// new one; last_used_at). A concurrent exchange of the same token waits
+// for the lock, re-checks rotated_at IS NULL on the committed row and
+// matches nothing. No row back means anything else (unknown, expired,
+// already rotated: grace or reuse), which the transaction decides.
+const rotateSQL = `
+WITH locked AS (
+	SELECT r.grant_id FROM refresh_tokens r
+	JOIN grants g ON g.id = r.grant_id AND (g.expires_at IS NULL OR g.expires_at > @now)
+	WHERE r.id = @old AND r.rotated_at IS NULL AND (r.expires_at IS NULL OR r.expires_at > @now)
+	FOR UPDATE OF r, g),
+old AS (
+	UPDATE refresh_tokens SET rotated_at = @now, data = data || jsonb_build_object('rotated_at', @now_json::jsonb)
+	WHERE id = @old AND grant_id = (SELECT grant_id FROM locked)
+	RETURNING grant_id),
+ins AS (
+	INSERT INTO refresh_tokens (id, grant_id, rotated_at, expires_at, data)
+	SELECT @next, grant_id, NULL, @next_exp, @next_data::jsonb || jsonb_build_object('grant_id', grant_id) FROM old)
+UPDATE grants SET data = jsonb_set(jsonb_set(data, '{access_tokens}',
+		COALESCE((SELECT jsonb_agg(t) FROM jsonb_array_elements(COALESCE(data->'access_tokens', '[]'::jsonb)) AS t
+			WHERE (t->>'exp')::timestamptz > @now), '[]'::jsonb) || @at::jsonb),
+	'{last_used_at}', @now_json::jsonb)
+WHERE id = (SELECT grant_id FROM old)
+RETURNING data`
+
 // RotateRefreshToken exchanges a refresh token, accepts a rotated one
 // within grace of its rotation, or revokes the grant when it was rotated
-// longer ago, in one transaction. Rows are locked refresh token first, then
-// grant (no other path locks both), so instances presenting the same token
+// longer ago. The common case is one statement (rotateSQL); the others
+// take one transaction. Rows are locked refresh token first, then grant
+// (no other path locks both), so instances presenting the same token
 // serialise on it: each later one sees it rotated, with the first
 // rotation's time, and store.WithinGrace decides as in every backend.
 func (s *Store) RotateRefreshToken(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken, grace time.Duration) (store.Rotation, error) {
+	issued := []store.IssuedToken{}
+	if at.JTI != "" {
+		issued = append(issued, at)
+	}
+	var g store.Grant
+	err := retryOnConflict(func() error {
+		return s.pool.QueryRow(ctx, rotateSQL, pgx.NamedArgs{"old": oldID, "now": now, "now_json": jsonTime(now),
+			"next": next.ID, "next_exp": next.ExpiresAt, "next_data": next, "at": issued}).Scan(&g)
+	})
+	switch {
+	case err == nil:
+		return store.Rotation{Grant: g}, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return store.Rotation{}, unavailable(err)
+	}
+	return s.rotateInTx(ctx, oldID, now, next, at, grace)
+}
+
+// rotateInTx is RotateRefreshToken for every case, in one transaction.
+func (s *Store) rotateInTx(ctx context.Context, oldID string, now time.Time, next store.RefreshToken, at store.IssuedToken, grace time.Duration) (store.Rotation, error) {
 	var result store.Rotation
 	reused := false
 	err := s.inTx(ctx, func(tx pgx.Tx) error {

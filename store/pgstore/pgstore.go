@@ -102,6 +102,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openPool(ctx, cfg, opts)
+}
+
+// openPool is Open with the pool configuration made.
+func openPool(ctx context.Context, cfg *pgxpool.Config, opts Options) (*Store, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
