@@ -44,6 +44,7 @@ var (
 	duration  = flag.Duration("d", 10*time.Second, "how long to run")
 	wait      = flag.Duration("wait", 30*time.Second, "how long to wait for the server to accept connections before the run (it may still be starting)")
 	codes     = flag.Int("codes", 50000, "exchange: how many codes to mint first")
+	nChains   = flag.Int("chains", 5000, "refresh: how many refresh token chains to mint first (at least -c)")
 	user      = flag.String("user", "load", "user to sign in as (created with gatehouse user add)")
 	password  = flag.String("password", "load-test-password", "the user's password")
 	client    = flag.String("client", "load-public", "public client ID")

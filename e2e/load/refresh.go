@@ -15,32 +15,47 @@ import (
 	"encoding/json"
 )
 
-// refreshOp mints 2 × -c refresh token chains (through /authorize and the
-// code exchange), then each operation takes a chain, refreshes it and puts
-// the new token back, so no two requests present the same token.
+// refreshOp mints -chains refresh token chains (through /authorize and
+// the code exchange, -c at a time), then each operation takes a chain,
+// refreshes it and puts the new token back, so no two requests present
+// the same token.
+//
+// Many chains, because a grant keeps the IDs of its unexpired access
+// tokens (to revoke them with it): a chain refreshed hundreds of times
+// within the access token lifetime, as a few chains under full load are,
+// measures a grant record grown far past what any client makes (one
+// refresh per access token lifetime), not a rotation.
 func refreshOp(hc *http.Client, t *http.Transport, ep endpoints) func(int64) error {
 	signed := signIn(t, ep)
 	q := authorizeQuery()
-	chains := make(chan string, 2**conns)
+	n := max(*nChains, *conns)
+	chains := make(chan string, n)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range 2 * *conns {
+	todo := make(chan struct{}, n)
+	for range n {
+		todo <- struct{}{}
+	}
+	close(todo)
+	for range *conns {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			resp, err := signed.Get(ep.Authorize + "?" + q)
-			if err != nil {
-				die("mint: %v", err)
+			for range todo {
+				resp, err := signed.Get(ep.Authorize + "?" + q)
+				if err != nil {
+					die("mint: %v", err)
+				}
+				resp.Body.Close()
+				loc, _ := url.Parse(resp.Header.Get("Location"))
+				form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "code_verifier": {verifier},
+					"redirect_uri": {*redirect}, "client_id": {*client}}
+				tok, err := tokenResponse(hc.PostForm(ep.Token, form))
+				if err != nil {
+					die("exchange for a refresh token: %v", err)
+				}
+				chains <- tok
 			}
-			resp.Body.Close()
-			loc, _ := url.Parse(resp.Header.Get("Location"))
-			form := url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")}, "code_verifier": {verifier},
-				"redirect_uri": {*redirect}, "client_id": {*client}}
-			tok, err := tokenResponse(hc.PostForm(ep.Token, form))
-			if err != nil {
-				die("exchange for a refresh token: %v", err)
-			}
-			chains <- tok
 		}()
 	}
 	wg.Wait()
