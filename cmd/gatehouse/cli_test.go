@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse-dev/gatehouse/server"
 	"github.com/gatehouse-dev/gatehouse/store/boltstore"
 )
 
@@ -59,8 +61,11 @@ func TestUserCommands(t *testing.T) {
 	}
 	u, _ := st.UserByName(context.Background(), "alice")
 	st.Close()
-	if !strings.HasPrefix(u.PasswordHash, "$argon2id$v=19$m=65536,t=2,p=1$") {
-		t.Fatalf("hash = %q, want argon2id with the default parameters", u.PasswordHash)
+	// The default parameters themselves (m=65536,t=2,p=1) are pinned by
+	// the server package; this process makes them cheap (TestMain).
+	p := server.DefaultPasswordParams
+	if want := fmt.Sprintf("$argon2id$v=19$m=%d,t=%d,p=%d$", p.MemoryKiB, p.Time, p.Threads); !strings.HasPrefix(u.PasswordHash, want) {
+		t.Fatalf("hash = %q, want argon2id with the default parameters (%s)", u.PasswordHash, want)
 	}
 	if code, _, _ = gh(t, "", "user", "delete", "bob", "--data-dir", dir); code != 0 {
 		t.Fatal("delete failed")
