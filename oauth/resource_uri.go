@@ -87,6 +87,11 @@ func NormalizeResource(raw string) (string, error) {
 		b.WriteByte('/')
 	}
 	writePercentNormalized(&b, pathQuery)
+	if b.Len() > MaxResourceLength {
+		// The empty path's "/" can push a value at the limit over it: the
+		// normal form must itself be a resource URI (idempotence).
+		return "", notResource("longer than %d bytes", MaxResourceLength)
+	}
 	return b.String(), nil
 }
 

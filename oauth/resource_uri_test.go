@@ -84,6 +84,8 @@ func TestNormalizeResourceRefusesHostileInput(t *testing.T) {
 		"https://mcp.example.com\\@evil/", "https://mcp.example.com/%", "https://mcp.example.com/%4",
 		"https://mcp.example.com/%zz", "https://mcp.example.com/<x>", "https://mcp.example.com/{x}",
 		"https://mcp.example.com/" + strings.Repeat("a", MaxResourceLength),
+		// At the limit, but its normal form adds the empty path's "/".
+		"https://" + strings.Repeat("a", MaxResourceLength-len("https://")),
 	} {
 		got, err := NormalizeResource(raw)
 		if err == nil || !errors.Is(err, ErrNotResourceURI) {
