@@ -119,6 +119,9 @@ func (s *Store) init() error {
 		if err := migrateDedupBucket(tx); err != nil {
 			return fmt.Errorf("migrate the registration dedup index: %w", err)
 		}
+		if err := pruneDedupLog(tx); err != nil {
+			return fmt.Errorf("prune the registration dedup log: %w", err)
+		}
 		if newConsentIndex {
 			if err := indexConsentsByClient(tx); err != nil {
 				return fmt.Errorf("index consents by client: %w", err)

@@ -1,6 +1,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"hash/maphash"
 	"sync"
 
@@ -28,6 +29,8 @@ type dedupIndex struct {
 	mu   sync.Mutex
 	seed maphash.Seed
 	ids  map[uint64]string
+	// max bounds ids (maxDedupEntries; tests lower it).
+	max int
 	// pending holds the changes of the write transaction in progress
 	// (bbolt runs one at a time): a second identical registration in the
 	// same group commit must find the first, and a rolled-back
@@ -41,7 +44,8 @@ type dedupChange struct {
 	remove bool
 }
 
-// maxDedupEntries bounds the map (about 100 bytes an entry) whatever the
+// maxDedupEntries bounds the map (about 100 bytes an entry, so 100 MB at
+// most) whatever the
 // registration limits: past it, new unused registrations are still logged
 // but deduplicate nothing until entries leave (a client's first token,
 // deletion or expiry). At the default limits (50 registrations a second,
@@ -49,7 +53,7 @@ type dedupChange struct {
 const maxDedupEntries = 1 << 20
 
 func newDedupIndex() *dedupIndex {
-	return &dedupIndex{seed: maphash.MakeSeed(), ids: map[uint64]string{}}
+	return &dedupIndex{seed: maphash.MakeSeed(), ids: map[uint64]string{}, max: maxDedupEntries}
 }
 
 // hash keys the map. The seed is random per process, so nobody can
@@ -108,7 +112,7 @@ func (d *dedupIndex) apply(c dedupChange) {
 		if d.ids[c.key] == c.id {
 			delete(d.ids, c.key)
 		}
-	case len(d.ids) < maxDedupEntries:
+	case len(d.ids) < d.max:
 		d.ids[c.key] = c.id
 	default:
 		if _, ok := d.ids[c.key]; ok {
@@ -152,4 +156,38 @@ func migrateDedupBucket(tx *bolt.Tx) error {
 		return err
 	}
 	return tx.DeleteBucket(bucketClientDedupV1)
+}
+
+// pruneDedupLog drops the log entries whose client is gone, used, or no
+// longer holds the key, at open. This binary removes an entry in the
+// transaction that changes its client, so such entries come only from an
+// older binary that ran on the file in between (it knows nothing of the
+// log); without this they would stay forever, as the sweeper reaches a
+// log entry only through its client's expiry. The test reads the stored
+// JSON without decoding it (open time grows with the unused clients):
+// a record that holds the key has "dedup_key":"<key>" and, unused, no
+// first_token_at. A mistake either way is harmless - a pruned live entry
+// only stops absorbing identical registrations, and a kept stale one is
+// checked against the record by CreateClient.
+func pruneDedupLog(tx *bolt.Tx) error {
+	log, clients := tx.Bucket(bucketClientDedupLog), tx.Bucket(bucketClients)
+	var stale [][]byte
+	err := log.ForEach(func(id, key []byte) error {
+		raw := clients.Get(id)
+		_, body, err := split(raw)
+		if raw == nil || err != nil || bytes.Contains(body, []byte(`"first_token_at"`)) ||
+			!bytes.Contains(body, append(append([]byte(`"dedup_key":"`), key...), '"')) {
+			stale = append(stale, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range stale {
+		if err := log.Delete(id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
