@@ -147,7 +147,7 @@ func (s *Server) issueCode(c echo.Context, user store.User, sess store.Session, 
 	rec := store.AuthCode{
 		ID: id, SecretHash: secretHash, ClientID: req.Client.ID, RedirectURI: req.RedirectURI, RedirectURIGiven: req.RedirectGiven,
 		UserID: user.ID, Scopes: req.Scopes, Resources: req.Resources, CodeChallenge: req.CodeChallenge, Nonce: req.Nonce,
-		AMR: sess.AMR, ACR: sess.ACR,
+		AMR: sess.AMR, ACR: sess.ACR, Credential: sess.Credential,
 		AuthTime: sess.AuthTime, IssuedAt: now, ExpiresAt: now.Add(codeTTL), KeepUntil: now.Add(codeTTL + codeKeep),
 	}
 	if err := s.store.CreateCode(c.Request().Context(), rec); err != nil {

@@ -65,6 +65,14 @@ func (s *Server) currentUser(c echo.Context) (store.User, store.Session, error) 
 		return store.User{}, store.Session{}, err
 	}
 	u, err := s.store.UserByID(ctx, sess.UserID)
+	if err == nil && sess.Credential != "" && sess.Credential != store.CredentialDigest(u) {
+		// The password changed after this sign-in read the user: the
+		// session was made with the old password (ASVS V3.3.3).
+		if err := s.store.DeleteSession(ctx, sess.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return store.User{}, store.Session{}, err
+		}
+		return store.User{}, store.Session{}, store.ErrNotFound
+	}
 	return u, sess, err
 }
 
@@ -76,7 +84,10 @@ func (s *Server) startSession(c echo.Context, u store.User, amr []string, acr st
 		return err
 	}
 	now := s.now()
-	sess := store.Session{ID: hashToken(token), UserID: u.ID, AuthTime: now, ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr, ACR: acr}
+	// u is the user as the sign-in read it, before the password check:
+	// its credential is the one the check used.
+	sess := store.Session{ID: hashToken(token), UserID: u.ID, AuthTime: now, ExpiresAt: now.Add(s.cfg.SessionTTL), AMR: amr, ACR: acr,
+		Credential: store.CredentialDigest(u)}
 	if err := s.store.CreateSession(c.Request().Context(), sess); err != nil {
 		return err
 	}

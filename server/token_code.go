@@ -78,13 +78,25 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 		return err
 	}
 	s.applyTokenCeilings(&spec, prof)
-	if entries := s.entriesFor(aud); needsUserClaims(entries) {
+	entries := s.entriesFor(aud)
+	if code.Credential != "" || needsUserClaims(entries) {
 		u, err := s.store.UserByID(ctx, code.UserID)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
 			return oauth.InvalidGrant("the user of this authorization code no longer exists")
 		}
-		if spec.Extra, err = s.resourceClaims(ctx, u, entries); err != nil {
+		if err != nil {
 			return err
+		}
+		// A code held in reserve must not outlive a password change (nor
+		// mint a grant after --revoke-grants): it carries the credential
+		// of the session that approved it (ASVS V3.3.3).
+		if code.Credential != "" && code.Credential != store.CredentialDigest(u) {
+			return oauth.InvalidGrant("the user's password changed after this authorization code was issued; authorize again")
+		}
+		if needsUserClaims(entries) {
+			if spec.Extra, err = s.resourceClaims(ctx, u, entries); err != nil {
+				return err
+			}
 		}
 	}
 	g := store.Grant{

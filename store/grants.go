@@ -31,7 +31,11 @@ type AuthCode struct {
 	AMR      []string  `json:"amr,omitempty"`
 	ACR      string    `json:"acr,omitempty"`
 	AuthTime time.Time `json:"auth_time"`
-	IssuedAt time.Time `json:"issued_at"`
+	// Credential is the session's (Session.Credential): the code is
+	// refused at the token endpoint once the user's password changed, so
+	// a code held in reserve does not outlive a password change.
+	Credential string    `json:"credential,omitempty"`
+	IssuedAt   time.Time `json:"issued_at"`
 	// ExpiresAt ends the code's validity.
 	ExpiresAt time.Time `json:"expires_at"`
 	// KeepUntil is when the record is swept; after ExpiresAt it still

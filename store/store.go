@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"time"
 )
@@ -183,6 +185,23 @@ type Session struct {
 	// e.g. "pwd"; an upstream provider's own amr and acr), for ID tokens.
 	AMR []string `json:"amr,omitempty"`
 	ACR string   `json:"acr,omitempty"`
+	// Credential identifies the user's password as it was when the
+	// sign-in read the user (a digest of the stored hash, see
+	// CredentialDigest). A session whose credential is no longer the
+	// user's is void: a password change landing while a sign-in with the
+	// old password was being checked must not leave that sign-in a
+	// session. Empty on sessions stored before this field existed.
+	Credential string `json:"credential,omitempty"`
+}
+
+// CredentialDigest is what Session.Credential and AuthCode.Credential
+// hold for u: 16 bytes of SHA-256 over the stored password hash, hex. The
+// hash has a fresh salt on every change, so any password change (even to
+// the same password) changes it; a user without a password has one fixed
+// value.
+func CredentialDigest(u User) string {
+	sum := sha256.Sum256([]byte("gatehouse credential v1\x00" + u.PasswordHash))
+	return hex.EncodeToString(sum[:16])
 }
 
 // SessionStore persists login sessions.

@@ -241,7 +241,8 @@ func testDeleteUserEndsSessions(t *testing.T, s store.Store, clock *Clock) {
 
 func testSessions(t *testing.T, s store.Store, clock *Clock) {
 	ctx := context.Background()
-	sess := store.Session{ID: "sid", UserID: "u1", AuthTime: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour), AMR: []string{"pwd"}, ACR: "urn:x:loa:1"}
+	sess := store.Session{ID: "sid", UserID: "u1", AuthTime: clock.Now(), ExpiresAt: clock.Now().Add(time.Hour), AMR: []string{"pwd"}, ACR: "urn:x:loa:1",
+		Credential: "c0ffee"}
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func testSessions(t *testing.T, s store.Store, clock *Clock) {
 	}
 	got, err := s.Session(ctx, "sid")
 	if err != nil || got.UserID != "u1" || !got.AuthTime.Equal(sess.AuthTime) || !got.ExpiresAt.Equal(sess.ExpiresAt) ||
-		len(got.AMR) != 1 || got.AMR[0] != "pwd" || got.ACR != sess.ACR {
+		len(got.AMR) != 1 || got.AMR[0] != "pwd" || got.ACR != sess.ACR || got.Credential != "c0ffee" {
 		t.Fatalf("Session = %+v, %v", got, err)
 	}
 	clock.Advance(59 * time.Minute)

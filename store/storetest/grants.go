@@ -17,7 +17,7 @@ func newCode(clock *Clock, id string) store.AuthCode {
 		ID: id, ClientID: "client-1", RedirectURI: "https://app.example/cb", UserID: "u1",
 		Scopes: []string{"read"}, Resources: []string{"https://rs.example/mcp"}, CodeChallenge: "ch",
 		AuthTime: now, IssuedAt: now, ExpiresAt: now.Add(time.Minute), KeepUntil: now.Add(11 * time.Minute),
-		Nonce: "n-1", AMR: []string{"pwd"}, ACR: "urn:x:loa:1",
+		Nonce: "n-1", AMR: []string{"pwd"}, ACR: "urn:x:loa:1", Credential: "c0ffee",
 	}
 }
 
@@ -48,7 +48,7 @@ func testCodes(t *testing.T, s store.Store, clock *Clock) {
 	}
 	got, err := s.Code(ctx, "code-1")
 	if err != nil || got.ClientID != "client-1" || got.Redeemed() || got.CodeChallenge != "ch" ||
-		got.Nonce != "n-1" || len(got.AMR) != 1 || got.ACR != "urn:x:loa:1" {
+		got.Nonce != "n-1" || len(got.AMR) != 1 || got.ACR != "urn:x:loa:1" || got.Credential != "c0ffee" {
 		t.Fatalf("Code = %+v, %v", got, err)
 	}
 	g := newGrant(clock, "g1", "u1", "client-1")
