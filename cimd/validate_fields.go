@@ -20,7 +20,7 @@ func (v *docValidator) checkClientName() {
 	switch {
 	case !ok && v.failed(rule):
 		return
-	case !ok || strings.TrimSpace(name) == "":
+	case !ok || name == "":
 		v.findings.fail(rule, specMCPFields, "client_name is missing or empty")
 		return
 	}

@@ -56,7 +56,8 @@ func RedirectDestination(redirectURI string) Destination {
 			kind = DestinationLoopback
 		}
 		host := asciiHost(u.Host)
-		return Destination{Kind: kind, Host: host, Punycode: strings.HasPrefix(host, "xn--") || strings.Contains(host, ".xn--")}
+		lower := strings.ToLower(host)
+		return Destination{Kind: kind, Host: host, Punycode: strings.HasPrefix(lower, "xn--") || strings.Contains(lower, ".xn--")}
 	}
 	return Destination{Kind: DestinationApp, Scheme: asciiOnly(u.Scheme)}
 }

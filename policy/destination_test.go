@@ -16,6 +16,9 @@ func TestRedirectDestination(t *testing.T) {
 		{"https://\u0430ccounts.google.com/cb", Destination{Kind: DestinationWeb, Host: "xn--ccounts-1fg.google.com", Punycode: true}},
 		{"https://xn--ccounts-1fg.google.com/cb", Destination{Kind: DestinationWeb, Host: "xn--ccounts-1fg.google.com", Punycode: true}},
 		{"https://\u4f8b\u3048.jp/x", Destination{Kind: DestinationWeb, Host: "xn--r8jz45g.jp", Punycode: true}},
+		// A label in punycode form that does not decode, in capitals:
+		// shown as written, and still flagged.
+		{"https://XN--A.example/cb", Destination{Kind: DestinationWeb, Host: "XN--A.example", Punycode: true}},
 		// Full-width letters fold to ASCII (UTS #46 mapping).
 		{"https://\uff47oogle.com/cb", Destination{Kind: DestinationWeb, Host: "google.com"}},
 		{"https://[2001:db8::1]:8443/cb", Destination{Kind: DestinationWeb, Host: "[2001:db8::1]:8443"}},

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -99,6 +100,10 @@ func TestCheckRegisteredRedirectURI(t *testing.T) {
 	ok := []string{
 		"https://app.example.com/cb", "https://app.example.com/cb?x=1", "http://localhost/callback",
 		"http://127.0.0.1:33418/", "http://[::1]/cb", "com.example.app:/oauth", "cursor://anysphere.cursor-mcp/oauth/callback",
+		// Internationalized hosts are registered (the consent page shows
+		// their punycode), and so are canonical IP literals.
+		"https://\u0430pple.com/cb", "https://%D0%B0pple.com/cb", "https://XN--PPLE-43D.com/cb", "https://fa\u00df.de/cb",
+		"https://192.0.2.7/cb", "https://[2001:db8::7]:8443/cb", "https://APP.example.com/cb",
 	}
 	bad := []string{
 		"", "javascript:alert(1)", "JavaScript:alert(1)", "data:text/html,x", "file:///etc/passwd", "http://app.example.com/cb",
@@ -109,6 +114,12 @@ func TestCheckRegisteredRedirectURI(t *testing.T) {
 		// metadata documents (one list).
 		"mailto:victim@example.com", "MAILTO:x@example.com", "tel:+15555550100", "sms:+15555550100?body=x", "sms://x",
 		"data:,x", "javascript://accounts.google.com/%0aalert(1)", "intent://x#Intent;end", "view-source:https://x",
+		// Hosts a browser reads as another address than they spell (the
+		// consent page would name a web host for the user's own
+		// computer), and names no browser would reach.
+		"https://2130706433/cb", "https://0x7f.1/cb", "https://127.1/cb", "https://0177.0.0.1/cb", "https://0xd8.0x3a.0xd6.0xe3/cb",
+		"https://[::FFFF:7F00:1]/cb", "https://[0:0:0:0:0:0:0:1]/cb", "https://[fe80::1%25eth0]/cb",
+		"https://exa\u202emple.com/cb", "https://\u202eelgoog.com/cb", "https://a..b.example/cb", "https://-a.example/cb",
 	}
 	for _, u := range ok {
 		if err := CheckRegisteredRedirectURI(u); err != nil {
@@ -126,6 +137,9 @@ func FuzzCheckRegisteredRedirectURI(f *testing.F) {
 	f.Add("https://a.example/cb")
 	f.Add("javascript:x")
 	f.Add("http://localhost:1/cb")
+	f.Add("https://0x7f.1/cb")
+	f.Add("https://\u0430pple.com/cb")
+	f.Add("https://[::ffff:127.0.0.1]/cb")
 	f.Fuzz(func(t *testing.T, raw string) {
 		if CheckRegisteredRedirectURI(raw) != nil {
 			return
@@ -136,6 +150,15 @@ func FuzzCheckRegisteredRedirectURI(f *testing.F) {
 		}
 		if u.Scheme == "http" && !IsLoopbackRedirect(raw) {
 			t.Fatalf("accepted non-loopback http %q", raw)
+		}
+		if u.Scheme == "https" {
+			// What the consent page names is what the browser reaches:
+			// never an IPv4 address in another spelling.
+			if h := RedirectDestination(raw).Host; endsInNumber(strings.TrimSuffix(h, ":"+u.Port())) && !strings.HasPrefix(h, "[") {
+				if a, err := netip.ParseAddr(strings.TrimSuffix(h, ":"+u.Port())); err != nil || a.String() != strings.TrimSuffix(h, ":"+u.Port()) {
+					t.Fatalf("accepted %q, shown as %q", raw, h)
+				}
+			}
 		}
 	})
 }

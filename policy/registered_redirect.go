@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+
+	"golang.org/x/net/idna"
 )
 
 // MaxRedirectURILen bounds a registered redirect URI.
@@ -41,7 +43,7 @@ func CheckRegisteredRedirectURI(raw string) error {
 		if u.Host == "" {
 			return fmt.Errorf("%q has no host", raw)
 		}
-		return nil
+		return checkRegisteredHost(raw, u)
 	case scheme == "http":
 		if IsLoopbackRedirect(raw) {
 			return nil
@@ -56,6 +58,32 @@ func CheckRegisteredRedirectURI(raw string) error {
 	// A private-use scheme (RFC 8252 §7.1): the scheme names the app.
 	if u.Host == "" && u.Opaque == "" && u.Path == "" {
 		return fmt.Errorf("%q has nothing after the scheme", raw)
+	}
+	return nil
+}
+
+// checkRegisteredHost applies the host rule of metadata documents
+// (checkHost) to an https redirect host, after converting an
+// internationalized name to its ASCII form (UTS #46, as browsers do): a
+// host must be a DNS name or an IP literal in canonical form. A spelling
+// such as "2130706433" or "0x7f.1" is refused: browsers read it as
+// 127.0.0.1, so the consent page would name a web host where the answer
+// really goes to the user's own computer; and a name that does not
+// convert (bidirectional controls, disallowed characters) names nothing a
+// browser would reach.
+func checkRegisteredHost(raw string, u *url.URL) error {
+	host := u.Hostname()
+	if strings.Contains(u.Host, "[") {
+		host = "[" + host + "]"
+	} else {
+		ascii, err := idna.Lookup.ToASCII(host)
+		if err != nil {
+			return fmt.Errorf("%q: the host is not a valid (internationalized) domain name", raw)
+		}
+		host = ascii
+	}
+	if err := checkHost(host); err != nil {
+		return fmt.Errorf("%q: %s", raw, err.Detail)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"unicode"
 	"unicode/utf8"
 )
@@ -40,8 +41,12 @@ const (
 // combining grapheme joiner) and the blank braille pattern; variation
 // selectors that do not follow a visible character; private-use,
 // surrogate and unassigned code points; more than four combining marks in
-// a row. Ordinary letters, digits, punctuation, symbols, emoji and spaces
-// of every script pass.
+// a row. The text must also show something: a visible character, no white
+// space at either end or twice in a row (a name padded with spaces, even
+// ideographic ones, can push "(unverified)" or the rest of a line out of a
+// table cell), and no combining mark first (it would join the quotation
+// mark the page puts before the name). Ordinary letters, digits,
+// punctuation, symbols, emoji and single spaces of every script pass.
 func CheckDisplayText(field, s string, maxRunes int) error {
 	if !utf8.ValidString(s) {
 		return ruleErr(RuleDisplayText, SpecDisplayText, field+" is not valid UTF-8")
@@ -62,6 +67,24 @@ func CheckDisplayText(field, s string, maxRunes int) error {
 		if why := invisible(runes, i); why != "" {
 			return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf(
 				"%s contains %U, %s, which could disguise it; use plain visible text", field, r, why))
+		}
+	}
+	if len(runes) == 0 {
+		return nil
+	}
+	switch first, last := runes[0], runes[len(runes)-1]; {
+	case !slices.ContainsFunc(runes, visible):
+		return ruleErr(RuleDisplayText, SpecDisplayText, field+" has no visible character")
+	case unicode.IsSpace(first) || unicode.IsSpace(last):
+		return ruleErr(RuleDisplayText, SpecDisplayText, field+" starts or ends with white space")
+	case unicode.In(first, unicode.Mn, unicode.Me):
+		return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf(
+			"%s starts with the combining mark %U, which would join the text shown before it", field, first))
+	}
+	for i := 1; i < len(runes); i++ {
+		if unicode.IsSpace(runes[i]) && unicode.IsSpace(runes[i-1]) {
+			return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf(
+				"%s has white space twice in a row, which can pad it to push what follows out of sight", field))
 		}
 	}
 	return nil

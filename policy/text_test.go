@@ -49,6 +49,17 @@ var hostileDisplayTexts = map[string]string{
 	"lone variation selector":        "\ufe0fClaude",
 	"zalgo":                          "C\u0301\u0302\u0303\u0304\u0305laude",
 	"invalid UTF-8":                  "Cl\xffaude",
+	"only spaces":                    "   ",
+	"only ideographic spaces":        "\u3000\u3000",
+	"only a no-break space":          "\u00a0",
+	"leading space":                  " Claude",
+	"trailing space":                 "Claude ",
+	"padded with ideographic spaces": "Claude" + strings.Repeat("\u3000", 60) + "(unverified)",
+	"padded with en spaces":          "Claude\u2002\u2002Code",
+	"two spaces":                     "Claude  Code",
+	"leading combining mark":         "\u0301Claude",
+	"leading enclosing mark":         "\u20ddClaude",
+	"only a combining mark":          "\u0301",
 	"too long":                       strings.Repeat("n", MaxClientNameRunes+1),
 }
 
@@ -103,7 +114,13 @@ func FuzzCheckDisplayText(f *testing.F) {
 				t.Fatalf("%q accepted with format character %U", s, r)
 			case (r == '\u200c' || r == '\u200d') && (i == 0 || i == len(runes)-1 || unicode.IsSpace(runes[i-1]) || unicode.IsSpace(runes[i+1])):
 				t.Fatalf("%q accepted with a joiner at %d", s, i)
+			case i > 0 && unicode.IsSpace(r) && unicode.IsSpace(runes[i-1]):
+				t.Fatalf("%q accepted with white space twice in a row", s)
 			}
+		}
+		if len(runes) > 0 && (unicode.IsSpace(runes[0]) || unicode.IsSpace(runes[len(runes)-1]) || unicode.In(runes[0], unicode.Mn, unicode.Me) ||
+			!strings.ContainsFunc(s, func(r rune) bool { return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) })) {
+			t.Fatalf("%q accepted: blank, padded or starting with a mark", s)
 		}
 	})
 }

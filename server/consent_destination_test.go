@@ -65,7 +65,10 @@ func TestConsentNeverLiesAboutTheDestination(t *testing.T) {
 	}
 
 	for _, bad := range []string{"mailto:victim@example.com", "tel:+15555550100", "sms:+15555550100?body=click", "data:text/html,<script>x</script>",
-		"javascript://accounts.google.com/%0aalert(1)", "MAILTO:x@example.com", "intent://scan/#Intent;scheme=zxing;end"} {
+		"javascript://accounts.google.com/%0aalert(1)", "MAILTO:x@example.com", "intent://scan/#Intent;scheme=zxing;end",
+		// The browser reads these hosts as 127.0.0.1: the page would name a
+		// web host where the code really goes to this computer.
+		"https://2130706433/cb", "https://0x7f.1/cb", "https://127.1/cb", "https://exa\u202emple.com/cb"} {
 		resp, reg := register(bad)
 		if resp.StatusCode != http.StatusBadRequest || reg["error"] != "invalid_redirect_uri" {
 			t.Errorf("register %q = %d %v, want invalid_redirect_uri", bad, resp.StatusCode, reg)

@@ -28,6 +28,9 @@ var disguisedNames = map[string]string{
 	"braille blank":      "Claude\u2800Code",
 	"private use":        "Claude \ue000",
 	"combining overload": "C\u0301\u0302\u0303\u0304\u0305laude",
+	"blank":              "\u3000 \u3000",
+	"padding":            "Claude" + strings.Repeat("\u3000", 40) + "(unverified)",
+	"leading mark":       "\u0301Claude",
 }
 
 // TestOneDisplayTextRuleForDCRAndCIMD: a name refused in a metadata
