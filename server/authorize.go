@@ -74,7 +74,10 @@ func (s *Server) authorize(c echo.Context) error {
 			return err
 		}
 		if req.Prompt[oauth.PromptNone] {
-			return &redirectError{req: req, err: oauth.New(oauth.ErrCodeLoginRequired, http.StatusBadRequest, "the user is not signed in")}
+			if signedIn {
+				return &redirectError{req: req, err: oauth.New(oauth.ErrCodeLoginRequired, http.StatusBadRequest, "the user must sign in again")}
+			}
+			return s.silentLoginRequired(c, req)
 		}
 		return s.redirectToLogin(c, req)
 	}

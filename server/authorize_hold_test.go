@@ -79,10 +79,25 @@ func TestNoOpenRedirectThroughErrorsForDCRClients(t *testing.T) {
 		})
 	}
 
-	v := authzParams(clientID, phishRedirect, challenge)
-	v.Set("prompt", "none")
-	resp, _ = env.get(authorizePath + "?" + v.Encode())
-	wantErrorRedirect(t, resp, phishRedirect, "login_required")
+	// prompt=none in the link reopens nothing: not for an invalid
+	// request, and not for the silent answer itself while nobody has
+	// approved the client (it is the same open redirect, one parameter
+	// away).
+	for name, modify := range map[string]func(url.Values){
+		"prompt=none":                func(v url.Values) { v.Set("prompt", "none") },
+		"prompt=none, response_type": func(v url.Values) { v.Set("prompt", "none"); v.Set("response_type", "x") },
+		"prompt=none, unknown scope": func(v url.Values) { v.Set("prompt", "none"); v.Set("scope", "bogus") },
+		"prompt=none login":          func(v url.Values) { v.Set("prompt", "none login") },
+		"prompt=none twice":          func(v url.Values) { v["prompt"] = []string{"none", "login"} },
+		"prompt= none ":              func(v url.Values) { v.Set("prompt", " none ") },
+	} {
+		v := authzParams(clientID, phishRedirect, challenge)
+		modify(v)
+		resp, body := env.get(authorizePath + "?" + v.Encode())
+		if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" || strings.Contains(body, "phish.example.net") {
+			t.Fatalf("%s for a client nobody approved: %d %q", name, resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
 
 	static := authzParams("public-app", publicRedirect, challenge)
 	static.Set("response_type", "x")
@@ -90,10 +105,25 @@ func TestNoOpenRedirectThroughErrorsForDCRClients(t *testing.T) {
 	wantErrorRedirect(t, resp, publicRedirect, "unsupported_response_type")
 
 	env.login(testUser, testPassword)
-	v = authzParams(clientID, phishRedirect, challenge)
+	v := authzParams(clientID, phishRedirect, challenge)
 	v.Set("response_type", "x")
 	resp, _ = env.get(authorizePath + "?" + v.Encode())
 	wantErrorRedirect(t, resp, phishRedirect, "unsupported_response_type")
+
+	// Once a user has approved the client, silent sign-in is what it is
+	// for: a signed-out browser's prompt=none gets login_required by
+	// redirect (an invalid request still gets the page).
+	if loc := env.authorize(authzParams(clientID, phishRedirect, challenge), "allow"); loc.Query().Get("code") == "" {
+		t.Fatalf("approval = %s", loc)
+	}
+	env.client.Jar = newJar()
+	v = authzParams(clientID, phishRedirect, challenge)
+	v.Set("prompt", "none")
+	resp, _ = env.get(authorizePath + "?" + v.Encode())
+	wantErrorRedirect(t, resp, phishRedirect, "login_required")
+	v.Set("response_type", "x")
+	resp, body := env.get(authorizePath + "?" + v.Encode())
+	wantErrorPage(t, resp, body, "unsupported_response_type")
 }
 
 // TestNoOpenRedirectThroughErrorsForCIMDClients: the same for a client
@@ -112,9 +142,13 @@ func TestNoOpenRedirectThroughErrorsForCIMDClients(t *testing.T) {
 			wantErrorPage(t, resp, body, tt.code)
 		})
 	}
+	silent := authzParams(clientID, redirect, challenge)
+	silent.Set("prompt", "none")
+	resp, body := env.get(authorizePath + "?" + silent.Encode())
+	wantErrorPage(t, resp, body, "login_required")
 	env.login(testUser, testPassword)
 	v := authzParams(clientID, redirect, challenge)
 	v.Del("code_challenge")
-	resp, _ := env.get(authorizePath + "?" + v.Encode())
+	resp, _ = env.get(authorizePath + "?" + v.Encode())
 	wantErrorRedirect(t, resp, redirect, "invalid_request")
 }

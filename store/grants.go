@@ -186,6 +186,11 @@ type ConsentStore interface {
 	Consent(ctx context.Context, userID, clientID string) (Consent, error)
 	// ConsentsByUser lists a user's consents.
 	ConsentsByUser(ctx context.Context, userID string) ([]Consent, error)
+	// ClientHasConsent reports whether any user has a consent to the
+	// client: somebody who signs in here approved it. /authorize asks it
+	// before an unvouched client's prompt=none may be answered by a
+	// redirect to a signed-out browser.
+	ClientHasConsent(ctx context.Context, clientID string) (bool, error)
 	// RevokeConsent deletes the consent and revokes every grant of that
 	// user to that client, atomically. ErrNotFound if there is none.
 	RevokeConsent(ctx context.Context, userID, clientID string) error

@@ -35,6 +35,18 @@ func (s *Store) PutConsent(ctx context.Context, c store.Consent) error {
 	})
 }
 
+// ClientHasConsent looks for one consents_by_client entry of the client.
+func (s *Store) ClientHasConsent(ctx context.Context, clientID string) (bool, error) {
+	var found bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		prefix := indexKey(clientID, "")
+		k, _ := tx.Bucket(bucketConsentByClnt).Cursor().Seek(prefix)
+		found = k != nil && bytes.HasPrefix(k, prefix)
+		return nil
+	})
+	return found, err
+}
+
 // deleteClientConsents removes every user's consent to a client.
 func deleteClientConsents(tx *bolt.Tx, now time.Time, clientID string) error {
 	prefix := indexKey(clientID, "")

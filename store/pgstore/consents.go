@@ -32,6 +32,14 @@ func (s *Store) ConsentsByUser(ctx context.Context, userID string) ([]store.Cons
 	return listJSON[store.Consent](ctx, s.pool, `SELECT data FROM consents WHERE user_id = $1 ORDER BY client_id COLLATE "C"`, userID)
 }
 
+// ClientHasConsent reports whether any user has a consent to the client
+// (the consents_client_id index answers it).
+func (s *Store) ClientHasConsent(ctx context.Context, clientID string) (bool, error) {
+	var found bool
+	err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM consents WHERE client_id = $1)", clientID).Scan(&found)
+	return found, err
+}
+
 // RevokeConsent deletes a consent and the user's grants to that client in
 // one transaction.
 func (s *Store) RevokeConsent(ctx context.Context, userID, clientID string) error {

@@ -24,11 +24,22 @@ func testClientConsentsGo(t *testing.T, s store.Store, clock *Clock) {
 		}
 	}
 	clients := []string{"dcr_deleted", "dcr_expiring", "dcr_kept", "https://app.example/client.json"}
+	for _, client := range clients {
+		if has, err := s.ClientHasConsent(ctx, client); err != nil || has {
+			t.Fatalf("ClientHasConsent(%s) before any consent = %v, %v", client, has, err)
+		}
+	}
 	for _, user := range []string{"u1", "u2"} {
 		for _, client := range clients {
 			if err := s.PutConsent(ctx, store.Consent{UserID: user, ClientID: client, Fingerprint: "f", GrantedAt: clock.Now()}); err != nil {
 				t.Fatal(err)
 			}
+		}
+	}
+	// A client ID that is a prefix of another has consents of its own.
+	for client, want := range map[string]bool{"dcr_kept": true, "dcr_kep": false, "https://app.example/client.json": true, "https://app.example/": false} {
+		if has, err := s.ClientHasConsent(ctx, client); err != nil || has != want {
+			t.Fatalf("ClientHasConsent(%s) = %v, %v; want %v", client, has, err, want)
 		}
 	}
 	if err := s.DeleteClient(ctx, "dcr_deleted"); err != nil {
@@ -52,5 +63,16 @@ func testClientConsentsGo(t *testing.T, s store.Store, clock *Clock) {
 		if list, err := s.ConsentsByUser(ctx, user); err != nil || len(list) != 2 {
 			t.Fatalf("ConsentsByUser(%s) = %d consents, %v; want 2", user, len(list), err)
 		}
+	}
+	if has, err := s.ClientHasConsent(ctx, "dcr_deleted"); err != nil || has {
+		t.Fatalf("ClientHasConsent of a deleted client = %v, %v", has, err)
+	}
+	for _, user := range []string{"u1", "u2"} {
+		if err := s.RevokeConsent(ctx, user, "dcr_kept"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if has, err := s.ClientHasConsent(ctx, "dcr_kept"); err != nil || has {
+		t.Fatalf("ClientHasConsent after every user withdrew = %v, %v", has, err)
 	}
 }
