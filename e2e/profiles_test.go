@@ -304,7 +304,11 @@ func testReloadUnderLoad(t *testing.T, st *stack, adminAddr, tokenFile string) {
 		if out := runCmd(t, "", gatehouseBin, "admin", "reload", "--config", st.cfgPath); !strings.Contains(out, "reload applied") {
 			t.Fatalf("admin reload: %s", out)
 		}
-		time.Sleep(100 * time.Millisecond) // let the workers take tokens under this shape
+		// The workers take tokens under this shape before the next reload
+		// (a count, not a pause: a loaded machine may take a while).
+		count := func() int { mu.Lock(); defer mu.Unlock(); return seen[scope] }
+		before := count()
+		eventually(t, time.Minute, "a token under the shape "+scope, func() bool { return count() > before })
 	}
 	close(stop)
 	wg.Wait()
