@@ -55,12 +55,15 @@ func LoadKeySet(ctx context.Context, st store.KeyStore, now func() time.Time, rn
 		return nil, fmt.Errorf("load signing keys: %w", err)
 	}
 	if !hasActive(keys) {
-		// Instances starting together on an empty database may each
-		// create a first key; the later rotation retires the earlier, whose
-		// instance signed with it until its next key reload. Keep such a
-		// key published for the longest token lifetime allowed.
-		if _, err := RotateKey(ctx, st, now(), maxAccessTokenTTL, 0, rnd); err != nil {
+		// Instances starting together on an empty database must not each
+		// sign with a key of their own that the others do not publish
+		// yet: the store keeps the first key created and refuses the rest.
+		first, err := newSigningKey(now(), 0, rnd)
+		if err != nil {
 			return nil, err
+		}
+		if _, err := st.CreateFirstSigningKey(ctx, first); err != nil {
+			return nil, fmt.Errorf("store signing key: %w", err)
 		}
 		if keys, err = st.SigningKeys(ctx); err != nil {
 			return nil, fmt.Errorf("load signing keys: %w", err)
@@ -167,15 +170,24 @@ func parseSigningKey(k store.SigningKey) (jose.JSONWebKey, error) {
 	return jose.JSONWebKey{Key: ec, KeyID: k.ID, Algorithm: string(SigningAlgorithm), Use: "sig"}, nil
 }
 
-// maxAccessTokenTTL is the longest access token lifetime the configuration
-// accepts.
-const maxAccessTokenTTL = 24 * time.Hour
-
 // RotateKey generates a new ES256 key, published at once and signing from
 // now + ahead (0: at once). The keys it replaces sign until then and stay
 // published for publishFor after it (the longest lifetime of a token they
 // signed, plus leeway); then the sweeper removes them.
 func RotateKey(ctx context.Context, st store.KeyStore, now time.Time, publishFor, ahead time.Duration, rnd io.Reader) (store.SigningKey, error) {
+	key, err := newSigningKey(now, ahead, rnd)
+	if err != nil {
+		return key, err
+	}
+	if err := st.RotateSigningKey(ctx, key, key.Activation().Add(publishFor+keyLeeway)); err != nil {
+		return store.SigningKey{}, fmt.Errorf("store signing key: %w", err)
+	}
+	return key, nil
+}
+
+// newSigningKey generates an ES256 key named by its RFC 7638 thumbprint,
+// signing from now + ahead (0: at once).
+func newSigningKey(now time.Time, ahead time.Duration, rnd io.Reader) (store.SigningKey, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rnd)
 	if err != nil {
 		return store.SigningKey{}, fmt.Errorf("generate signing key: %w", err)
@@ -191,9 +203,6 @@ func RotateKey(ctx context.Context, st store.KeyStore, now time.Time, publishFor
 	key := store.SigningKey{ID: kid, Algorithm: string(SigningAlgorithm), PrivateKey: der, CreatedAt: now}
 	if ahead > 0 {
 		key.ActivatesAt = now.Add(ahead)
-	}
-	if err := st.RotateSigningKey(ctx, key, key.Activation().Add(publishFor+keyLeeway)); err != nil {
-		return store.SigningKey{}, fmt.Errorf("store signing key: %w", err)
 	}
 	return key, nil
 }

@@ -140,6 +140,12 @@ type KeyStore interface {
 	// instance at the same moment. With no key stored yet it just stores
 	// next. ErrConflict if a key with next's ID exists.
 	RotateSigningKey(ctx context.Context, next SigningKey, publishUntil time.Time) error
+	// CreateFirstSigningKey stores first only if no stored key is active
+	// (RetiredAt zero), atomically, and reports whether it did: instances
+	// starting together on an empty store end up signing with one key
+	// that all of them publish, instead of each with its own key that the
+	// others do not know yet. ErrConflict if a key with first's ID exists.
+	CreateFirstSigningKey(ctx context.Context, first SigningKey) (bool, error)
 }
 
 // User is an end-user account: a password account (PasswordHash set) or

@@ -63,3 +63,32 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, pub
 		return keysTable.put(tx, []byte(next.ID), time.Time{}, next)
 	})
 }
+
+// CreateFirstSigningKey stores first unless an active key exists, in one
+// write transaction.
+func (s *Store) CreateFirstSigningKey(ctx context.Context, first store.SigningKey) (bool, error) {
+	if first.ID == "" || !first.Active() {
+		return false, fmt.Errorf("first key: it needs an ID and must be active")
+	}
+	now := s.now()
+	created := false
+	err := s.update(func(tx *bolt.Tx) error {
+		created = false // the committer may run the function again
+		if keysTable.exists(tx, now, []byte(first.ID)) {
+			return fmt.Errorf("signing key %s: %w", first.ID, store.ErrConflict)
+		}
+		active := false
+		err := tx.Bucket(bucketKeys).ForEach(func(k, _ []byte) error {
+			var key store.SigningKey
+			ok, err := keysTable.get(tx, now, k, &key)
+			active = active || (ok && key.Active())
+			return err
+		})
+		if err != nil || active {
+			return err
+		}
+		created = true
+		return keysTable.put(tx, []byte(first.ID), time.Time{}, first)
+	})
+	return created && err == nil, err
+}

@@ -51,3 +51,39 @@ func (s *Store) RotateSigningKey(ctx context.Context, next store.SigningKey, pub
 		return err
 	})
 }
+
+// CreateFirstSigningKey stores first unless an active key exists, in one
+// transaction under the same table lock as RotateSigningKey, so that
+// instances starting together on an empty database create one key.
+func (s *Store) CreateFirstSigningKey(ctx context.Context, first store.SigningKey) (bool, error) {
+	if first.ID == "" || !first.Active() {
+		return false, fmt.Errorf("first key: it needs an ID and must be active")
+	}
+	created := false
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		created = false // inTx may run the function again
+		if _, err := tx.Exec(ctx, "LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+		var exists, active bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE id = @id AND `+live+`),
+			EXISTS (SELECT 1 FROM signing_keys WHERE retired_at IS NULL AND `+live+`)`,
+			pgx.NamedArgs{"id": first.ID, "now": s.now()}).Scan(&exists, &active); err != nil {
+			return err
+		}
+		if exists {
+			return fmt.Errorf("signing key %s: %w", first.ID, store.ErrConflict)
+		}
+		if active {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO signing_keys (id, created_at, retired_at, expires_at, data) VALUES ($1, $2, NULL, NULL, $3)
+			ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, retired_at = NULL, expires_at = NULL, data = excluded.data`,
+			first.ID, first.CreatedAt, first); err != nil {
+			return err
+		}
+		created = true
+		return nil
+	})
+	return created && err == nil, err
+}

@@ -25,6 +25,7 @@ func Run(t *testing.T, open Opener) {
 		{"SecretRace", testSecretRace},
 		{"SigningKeyRotation", testSigningKeyRotation},
 		{"SigningKeyPublishAhead", testSigningKeyPublishAhead},
+		{"FirstSigningKey", testFirstSigningKey},
 		{"Users", testUsers},
 		{"DeleteUserEndsSessions", testDeleteUserEndsSessions},
 		{"Sessions", testSessions},
