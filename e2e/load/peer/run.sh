@@ -3,7 +3,10 @@
 # node-oidc-provider (this directory), each alone on core 0 (Gatehouse on
 # PostgreSQL shares core 0 with its database), driven by the same load
 # generator on core 1 with the same settings. Prints one table with the
-# three columns and the ratios.
+# three columns and the ratios, then each server's CPU time per request
+# (from /proc, for the modes that measure from their first request): on a
+# shared machine the throughput of a server pinned to one core moves with
+# the others' load, its CPU time per request far less.
 #
 #   e2e/load/peer/run.sh                  # -c 64 -d 10s, one round
 #   ROUNDS=3 e2e/load/peer/run.sh         # medians of 3 rounds
@@ -69,16 +72,28 @@ PIDS="$DOC_PID"
 i=0
 until [ -s "$WORK/ca.pem" ]; do i=$((i + 1)); [ $i -lt 100 ] || exit 1; sleep 0.1; done
 
-measure() { # server-name extra-load-flags...
+# cpu_ticks PID: the process's CPU time so far (user + system, all its
+# threads), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+
+measure() { # server-name extra-load-flags... (the server's process: $SRV)
 	name=$1
 	shift
 	for m in $MODES; do
 		if [ "$name" = node-oidc-provider ] && ! echo "$PEER_MODES" | grep -q " $m "; then
 			continue
 		fi
+		t0=$(cpu_ticks "$SRV")
 		out=$(taskset -c 1 "$WORK/load" "$@" -mode "$m" -c "$C" -d "$D" -codes "$CODES" -cimd "$CIMD" 2>>"$WORK/load.log")
+		t1=$(cpu_ticks "$SRV")
+		# The server's CPU time per request: what the machine's other load
+		# stretches least. Only for modes that measure from the start
+		# (exchange and refresh first mint codes or chains through the
+		# same server), and the server process alone (not PostgreSQL's).
+		case $m in exchange | refresh) cpu=- ;; *) cpu=$(echo "$out" | awk -v t=$((t1 - t0)) -v us="$TICK_US" 'NR == 1 && $2 > 0 { printf "%.0f", t * us / $2 }') ;; esac
 		echo "$name $out" # a second line names the first error, if any
-		echo "$name $out" | head -n 1 >>"$WORK/results.txt"
+		echo "$name $out" | head -n 1 | sed "s/\$/, cpu_us_per_req ${cpu:--}/" >>"$WORK/results.txt"
 	done
 }
 
@@ -135,17 +150,19 @@ while [ $r -le "$ROUNDS" ]; do
 	r=$((r + 1))
 done
 
-# Lines look like: "<server> <mode>: N requests in T, R req/s, p50 X, p99 Y, errors E".
+# Lines look like: "<server> <mode>: N requests in T, R req/s, p50 X, p99 Y, errors E, cpu_us_per_req U".
 echo
 echo "median req/s over $ROUNDS round(s), -c $C -d $D (server on core 0, load on core 1)"
 awk -v modes="$MODES" '
-	{ sub(":", "", $2); rps[$1, $2] = rps[$1, $2] " " $7; errs[$1, $2] += $NF; seen[$1, $2] = 1 }
+	{ sub(":", "", $2); rps[$1, $2] = rps[$1, $2] " " $7; errs[$1, $2] += $(NF - 2); seen[$1, $2] = 1
+	  if ($NF != "-") { cpu[$1, $2] = cpu[$1, $2] " " $NF; cseen[$1, $2] = 1 } }
 	function median(s,   a, n, i, j, t) {
 		n = split(s, a, " ")
 		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
 		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 	}
 	function col(s, m) { return seen[s, m] ? sprintf("%.0f", median(rps[s, m])) : "-" }
+	function ccol(s, m) { return cseen[s, m] ? sprintf("%.0f", median(cpu[s, m])) : "-" }
 	function ratio(a, b) { return (a != "-" && b != "-" && b > 0) ? sprintf("%.1fx", a / b) : "-" }
 	END {
 		printf "| %-18s | %8s | %11s | %18s | %9s | %11s | %9s | %s |\n", "mode", "bbolt", "PostgreSQL", "node-oidc-provider", "pg/bbolt", "bbolt/node", "pg/node", "errors (b/p/n)"
@@ -155,6 +172,14 @@ awk -v modes="$MODES" '
 			m = ms[k]; b = col("gatehouse", m); p = col("gatehouse-pg", m); o = col("node-oidc-provider", m)
 			printf "| %-18s | %8s | %11s | %18s | %9s | %11s | %9s | %d/%d/%d |\n", m, b, p, o, ratio(p, b), ratio(b, o), ratio(p, o),
 				errs["gatehouse", m], errs["gatehouse-pg", m], errs["node-oidc-provider", m]
+		}
+		printf "\nserver CPU per request, µs (median; PostgreSQL column: the Gatehouse process only, not the database)\n"
+		printf "| %-18s | %8s | %11s | %18s | %11s |\n", "mode", "bbolt", "PostgreSQL", "node-oidc-provider", "node/bbolt"
+		printf "|%s|%s|%s|%s|%s|\n", "--------------------", "----------", "-------------", "--------------------", "-------------"
+		for (k = 1; k <= n; k++) {
+			m = ms[k]; b = ccol("gatehouse", m); p = ccol("gatehouse-pg", m); o = ccol("node-oidc-provider", m)
+			if (b == "-" && p == "-" && o == "-") continue
+			printf "| %-18s | %8s | %11s | %18s | %11s |\n", m, b, p, o, ratio(o, b)
 		}
 	}' "$WORK/results.txt"
 echo "(raw lines: $WORK/results.txt; server logs: $WORK/*.log)"
