@@ -73,11 +73,11 @@ func CheckDisplayText(field, s string, maxRunes int) error {
 		return nil
 	}
 	switch first, last := runes[0], runes[len(runes)-1]; {
-	case !slices.ContainsFunc(runes, visible):
+	case !slices.ContainsFunc(runes, visibleBase):
 		return ruleErr(RuleDisplayText, SpecDisplayText, field+" has no visible character")
 	case unicode.IsSpace(first) || unicode.IsSpace(last):
 		return ruleErr(RuleDisplayText, SpecDisplayText, field+" starts or ends with white space")
-	case unicode.In(first, unicode.Mn, unicode.Me):
+	case unicode.Is(unicode.M, first):
 		return ruleErr(RuleDisplayText, SpecDisplayText, fmt.Sprintf(
 			"%s starts with the combining mark %U, which would join the text shown before it", field, first))
 	}
@@ -126,6 +126,11 @@ func visible(r rune) bool {
 	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S) &&
 		!unicode.Is(unicode.Variation_Selector, r) && !unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && r != brailleBlank
 }
+
+// visibleBase: a visible character that is not a mark. Marks, spacing
+// ones (Mc) included, render only on a base character: text made only of
+// them shows nothing a user can read.
+func visibleBase(r rune) bool { return visible(r) && !unicode.Is(unicode.M, r) }
 
 // assigned: the code point has a general category in Go's Unicode tables.
 func assigned(r rune) bool {

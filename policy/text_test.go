@@ -11,6 +11,8 @@ import (
 // refused by CheckDisplayText.
 var hostileDisplayTexts = map[string]string{
 	"right-to-left override":         "Claude \u202eedoC",
+	"only a spacing mark":            "\u106a",
+	"starts with a spacing mark":     "\u0903Claude",
 	"left-to-right override":         "\u202dGoogle",
 	"right-to-left embedding":        "abc\u202bdef",
 	"pop directional":                "abc\u202c",
