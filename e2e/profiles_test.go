@@ -79,9 +79,10 @@ func TestProfiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	adminAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	st := startStackWith(t, "profiles", docs, stackOptions{extra: strictRefresh + profilesConfig(adminAddr, tokenFile, mcpScope, "2m"),
+	sink := startWebhookSink(t)
+	st := startStackWith(t, "profiles", docs, stackOptions{extra: strictRefresh + profilesConfig(adminAddr, tokenFile, mcpScope, "2m") + sink.config(),
 		extraScopes: []string{adminScope}})
-	t.Run("approval-queue", func(t *testing.T) { testApprovalQueue(t, st) })
+	t.Run("approval-queue", func(t *testing.T) { testApprovalQueue(t, st, sink) })
 	t.Run("consent-skip", func(t *testing.T) { t.Parallel(); testConsentSkip(t, st) })
 	t.Run("redirect-policy-per-host", func(t *testing.T) { t.Parallel(); testRedirectPolicyPerHost(t, st) })
 	t.Run("ceilings", func(t *testing.T) { t.Parallel(); testCeilings(t, st) })
@@ -112,8 +113,9 @@ func redeem(t *testing.T, st *stack, clientID, redirect, code, verifier string) 
 // host first, and nothing is issued), the operator approves it with the
 // CLI against the running server, the flow completes and the token works
 // at the MCP server; when the client adds a redirect URI to its document,
-// it is back in the queue.
-func testApprovalQueue(t *testing.T, st *stack) {
+// it is back in the queue. Each time the operator's receiver gets a
+// signed notice.
+func testApprovalQueue(t *testing.T, st *stack, sink *webhookSink) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	clientID := st.docs.addClient(t, "unknown-agent", driverRedirect)
@@ -127,6 +129,9 @@ func testApprovalQueue(t *testing.T, st *stack) {
 	if driver.StoppedStatus != http.StatusForbidden || !strings.Contains(driver.Stopped, "waits for approval") ||
 		!strings.HasPrefix(driver.Stopped, "This application waits for approval The application at "+st.docs.host) {
 		t.Fatalf("pending page (%d): %s", driver.StoppedStatus, driver.Stopped)
+	}
+	if n := sink.next(t); n["event"] != "client_pending" || n["client_id"] != clientID || n["reason"] != "new" || n["profile"] != "unknown-cimd" {
+		t.Fatalf("approval notice: %v", n)
 	}
 	out := runCmd(t, "", gatehouseBin, "admin", "clients", "pending", "--config", st.cfgPath)
 	if !strings.Contains(out, clientID) || !strings.Contains(out, "unknown-cimd") || !strings.Contains(out, " new ") {
@@ -160,6 +165,9 @@ func testApprovalQueue(t *testing.T, st *stack) {
 	out = runCmd(t, "", gatehouseBin, "admin", "clients", "pending", "--config", st.cfgPath)
 	if !lineHas(out, clientID, "changed") {
 		t.Fatalf("the changed client is not pending again:\n%s", out)
+	}
+	if n := sink.next(t); n["client_id"] != clientID || n["reason"] != "changed" {
+		t.Fatalf("approval notice after the change: %v", n)
 	}
 }
 

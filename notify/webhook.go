@@ -3,6 +3,8 @@ package notify
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -48,6 +50,9 @@ type Config struct {
 	Timeout time.Duration
 	// Retries is how many more attempts follow a failed one.
 	Retries int
+	// Secret, when set, signs every request (Standard Webhooks; see
+	// sign.go). nil sends unsigned notices.
+	Secret []byte
 }
 
 // Outcomes reported to Deps.Observe.
@@ -68,6 +73,10 @@ type Deps struct {
 	// Observe is told each outcome, for metrics.
 	Observe func(outcome string)
 	Logger  *slog.Logger
+	// Now stamps signed attempts (default time.Now).
+	Now func() time.Time
+	// Rand makes each notice's webhook-id (default crypto/rand).
+	Rand io.Reader
 }
 
 // queueSize bounds notices waiting to be sent: a flood of new clients
@@ -100,6 +109,12 @@ func NewWebhook(cfg Config, deps Deps) *Webhook {
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.Rand == nil {
+		deps.Rand = rand.Reader
 	}
 	w := &Webhook{deps: deps, queue: make(chan Notice, queueSize)}
 	w.cfg.Store(&cfg)
@@ -153,9 +168,15 @@ func (w *Webhook) deliver(n Notice) {
 		return // cannot happen: strings and a time
 	}
 	cfg := w.cfg.Load()
+	id, err := w.noticeID()
+	if err != nil {
+		w.deps.Observe(OutcomeFailed)
+		w.deps.Logger.Warn("approval webhook failed", "client_id", n.ClientID, "err", err)
+		return
+	}
 	pause := time.Second
 	for attempt := 0; ; attempt++ {
-		retry, err := w.attempt(cfg, body)
+		retry, err := w.attempt(cfg, id, body)
 		if err == nil {
 			w.deps.Observe(OutcomeSent)
 			w.deps.Logger.Info("approval webhook sent", "client_id", n.ClientID, "attempts", attempt+1)
@@ -175,7 +196,7 @@ func (w *Webhook) deliver(n Notice) {
 }
 
 // attempt POSTs body once; retry says whether another attempt may help.
-func (w *Webhook) attempt(cfg *Config, body []byte) (retry bool, err error) {
+func (w *Webhook) attempt(cfg *Config, id string, body []byte) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(w.ctx, cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, cfg.URL, bytes.NewReader(body))
@@ -184,6 +205,9 @@ func (w *Webhook) attempt(cfg *Config, body []byte) (retry bool, err error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "Gatehouse-Approvals/1")
+	if cfg.Secret != nil {
+		sign(req, cfg.Secret, id, w.deps.Now(), body)
+	}
 	resp, err := w.deps.Client.Do(req)
 	if err != nil {
 		return true, err
@@ -197,6 +221,15 @@ func (w *Webhook) attempt(cfg *Config, body []byte) (retry bool, err error) {
 		return true, fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return false, fmt.Errorf("receiver refused the notice: %s", resp.Status)
+}
+
+// noticeID is a random webhook-id, "msg_" + 128 bits in base64url.
+func (w *Webhook) noticeID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(w.deps.Rand, b); err != nil {
+		return "", fmt.Errorf("webhook-id: %w", err)
+	}
+	return "msg_" + base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

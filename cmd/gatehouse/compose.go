@@ -152,12 +152,27 @@ func logProfiles(log *slog.Logger, ps *policy.Profiles) {
 }
 
 // approvalWebhook builds the approvals.webhook_url sender.
-func approvalWebhook(cfg Config, log *slog.Logger, metrics *server.Metrics) *notify.Webhook {
-	return notify.NewWebhook(webhookConfig(cfg), notify.Deps{Logger: log.With("component", "approvals"), Observe: metrics.WebhookOutcome})
+func approvalWebhook(cfg Config, log *slog.Logger, metrics *server.Metrics) (*notify.Webhook, error) {
+	wc, err := webhookConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return notify.NewWebhook(wc, notify.Deps{Logger: log.With("component", "approvals"), Observe: metrics.WebhookOutcome}), nil
 }
 
-func webhookConfig(cfg Config) notify.Config {
-	return notify.Config{URL: cfg.Approvals.WebhookURL, Timeout: cfg.Approvals.WebhookTimeout, Retries: cfg.Approvals.WebhookRetries}
+// webhookConfig reads the approvals settings, the signing secret's file
+// included (an error only if it became unreadable since validation).
+func webhookConfig(cfg Config) (notify.Config, error) {
+	a := cfg.Approvals
+	wc := notify.Config{URL: a.WebhookURL, Timeout: a.WebhookTimeout, Retries: a.WebhookRetries}
+	if a.WebhookSecretFile != "" {
+		secret, err := readWebhookSecret(a.WebhookSecretFile)
+		if err != nil {
+			return wc, fmt.Errorf("approvals.webhook_secret_file: %w", err)
+		}
+		wc.Secret = secret
+	}
+	return wc, nil
 }
 
 // clientCredentialsPolicy says which self-registered clients may use the

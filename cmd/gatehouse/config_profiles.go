@@ -3,8 +3,11 @@ package main
 import (
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
+
+	"github.com/gatehouse-dev/gatehouse/notify"
 
 	"github.com/gatehouse-dev/gatehouse/policy"
 	"github.com/gatehouse-dev/gatehouse/server"
@@ -43,6 +46,9 @@ type ApprovalsConfig struct {
 	WebhookURL     string        `yaml:"webhook_url" help:"POST a JSON notice here for each client newly waiting for approval (first appearance, or a CIMD client back in the queue after its document changed). Sent in the background: never delays the user's request. Empty: no notices."`
 	WebhookTimeout time.Duration `yaml:"webhook_timeout" help:"Deadline of one webhook attempt."`
 	WebhookRetries int           `yaml:"webhook_retries" unit:"attempts" help:"Further attempts after a failed one (network error or non-2xx), 1s, 2s, 4s ... apart."`
+	// WebhookSecretFile names the file of the signing secret; read at
+	// start and at each reload, so the secret can be rotated.
+	WebhookSecretFile string `yaml:"webhook_secret_file" help:"A file holding the secret that signs each notice (Standard Webhooks: webhook-id, webhook-timestamp and webhook-signature headers, HMAC-SHA256): whsec_ followed by base64, or any text of at least 16 bytes. Re-read at each reload. Empty: notices are not signed."`
 }
 
 // profileDefaults are the settings the built-in profile stands for.
@@ -133,5 +139,21 @@ func (c *Config) validateApprovals() []Problem {
 	if a.WebhookRetries < 0 || a.WebhookRetries > 10 {
 		ps = append(ps, Problem{Key: "approvals.webhook_retries", Msg: "must be between 0 and 10"})
 	}
+	if a.WebhookSecretFile != "" {
+		if _, err := readWebhookSecret(a.WebhookSecretFile); err != nil {
+			ps = append(ps, Problem{Key: "approvals.webhook_secret_file", Msg: err.Error()})
+		} else if a.WebhookURL == "" {
+			ps = append(ps, Problem{Key: "approvals.webhook_secret_file", Msg: "has no effect without approvals.webhook_url"})
+		}
+	}
 	return ps
+}
+
+// readWebhookSecret reads and parses approvals.webhook_secret_file.
+func readWebhookSecret(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %v", err)
+	}
+	return notify.ParseSecret(string(data))
 }

@@ -131,3 +131,41 @@ client_profiles:
 		t.Errorf("a bad boolean: %v", problems)
 	}
 }
+
+// approvals.webhook_secret_file: the file must hold a usable secret, and a
+// secret without a URL is reported as having no effect.
+func TestWebhookSecretFile(t *testing.T) {
+	good := writeFile(t, "good.secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n")
+	short := writeFile(t, "short.secret", "tooshort\n")
+	for _, tt := range []struct {
+		name, yaml, want string
+	}{
+		{"valid", "approvals:\n  webhook_url: https://hooks.example.com/x\n  webhook_secret_file: " + good + "\n", ""},
+		{"missing file", "approvals:\n  webhook_url: https://hooks.example.com/x\n  webhook_secret_file: " + good + ".nope\n", "cannot read"},
+		{"too short", "approvals:\n  webhook_url: https://hooks.example.com/x\n  webhook_secret_file: " + short + "\n", "at least 16 bytes"},
+		{"no url", "approvals:\n  webhook_secret_file: " + good + "\n", "no effect without approvals.webhook_url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, _, problems := LoadConfig(writeFile(t, "c.yaml", tt.yaml), nil, nil)
+			var got string
+			for _, p := range problems {
+				if p.Key == "approvals.webhook_secret_file" {
+					got = p.String()
+				}
+			}
+			if tt.want == "" {
+				if len(problems) > 0 {
+					t.Fatal(problems)
+				}
+				wc, err := webhookConfig(cfg)
+				if err != nil || len(wc.Secret) != 24 {
+					t.Fatalf("webhookConfig = %d-byte secret, %v; want the 24 decoded bytes", len(wc.Secret), err)
+				}
+				return
+			}
+			if !strings.Contains(got, tt.want) {
+				t.Fatalf("problem = %q, want it to mention %q (all: %v)", got, tt.want, problems)
+			}
+		})
+	}
+}

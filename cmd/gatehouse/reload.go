@@ -117,7 +117,13 @@ func (r *reloader) reloadQuietly(trigger string) ReloadResult {
 		r.log.Error("reload: server policy refused after CheckPolicy", "err", err)
 	}
 	if r.webhook != nil {
-		r.webhook.SetConfig(webhookConfig(cfg))
+		if wc, err := webhookConfig(cfg); err != nil {
+			// Validated a moment ago: the file went away since. Keep
+			// signing with the previous secret rather than send unsigned.
+			r.log.Error("reload: approval webhook settings kept", "err", err)
+		} else {
+			r.webhook.SetConfig(wc)
+		}
 	}
 	logProfiles(r.log, profiles)
 	// The running configuration keeps the values that need a restart.

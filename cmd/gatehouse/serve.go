@@ -83,7 +83,10 @@ func serve(ctx context.Context, env *cliEnv, cfg Config, load func() (Config, []
 	if scfg.Providers, err = buildProviders(cfg); err != nil {
 		return err
 	}
-	webhook := approvalWebhook(cfg, log, metrics)
+	webhook, err := approvalWebhook(cfg, log, metrics)
+	if err != nil {
+		return err
+	}
 	defer webhook.Close()
 	srv, err := server.New(ctx, scfg, server.Deps{Store: st, Logger: log, Clients: clients,
 		Registration: reg, ClientKeys: metadata, Logos: metadata, Metrics: metrics, IssuerKeys: metadata, Approvals: webhook})
