@@ -27,30 +27,12 @@ func (s *Service) fork(ctx context.Context, cfg *Config, shared store.Registered
 	if string(before) == string(after) {
 		return s.information(shared, rat), nil
 	}
-	now := s.now()
-	id, err := s.newClientID(now)
+	rec, newRAT, secret, err := s.newRecord(cfg, meta, shared.RegisteredFrom, statementIssuer)
 	if err != nil {
 		return nil, err
 	}
-	newRAT, err := s.random(managementPrefix, 32)
-	if err != nil {
-		return nil, err
-	}
-	rec := store.RegisteredClient{
-		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(newRAT), IssuedAt: now, UpdatedAt: now,
-		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: shared.RegisteredFrom, ForkedFrom: shared.ID,
-		StatementIssuer: statementIssuer,
-	}
-	var secret string
-	if confidential(meta) {
-		if secret, err = s.random(secretPrefix, 32); err != nil {
-			return nil, err
-		}
-		rec.SecretHash = hashHex(secret)
-		if cfg.SecretTTL > 0 {
-			rec.SecretExpiresAt = now.Add(cfg.SecretTTL)
-		}
-	}
+	rec.ForkedFrom = shared.ID
+	now := rec.IssuedAt
 	if _, _, err := s.store.CreateClient(ctx, rec, ""); err != nil {
 		return nil, err
 	}
@@ -63,4 +45,33 @@ func (s *Service) fork(ctx context.Context, cfg *Config, shared store.Registered
 	info := s.information(rec, newRAT)
 	info.ClientSecret = secret
 	return info, nil
+}
+
+// newRecord makes a new registration of meta, registered from the address
+// key from: a fresh client_id and registration access token, and for a
+// confidential client a secret (secret is "" for a public one). Nothing is
+// stored yet.
+func (s *Service) newRecord(cfg *Config, meta oauth.ClientMetadata, from, statementIssuer string) (rec store.RegisteredClient, rat, secret string, err error) {
+	now := s.now()
+	id, err := s.newClientID(now)
+	if err != nil {
+		return rec, "", "", err
+	}
+	if rat, err = s.random(managementPrefix, 32); err != nil {
+		return rec, "", "", err
+	}
+	rec = store.RegisteredClient{
+		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(rat), IssuedAt: now, UpdatedAt: now,
+		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: from, StatementIssuer: statementIssuer,
+	}
+	if confidential(meta) {
+		if secret, err = s.random(secretPrefix, 32); err != nil {
+			return rec, "", "", err
+		}
+		rec.SecretHash = hashHex(secret)
+		if cfg.SecretTTL > 0 {
+			rec.SecretExpiresAt = now.Add(cfg.SecretTTL)
+		}
+	}
+	return rec, rat, secret, nil
 }

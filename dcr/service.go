@@ -116,29 +116,11 @@ func (s *Service) Register(ctx context.Context, body []byte, ip, bearer string) 
 	if err != nil {
 		return nil, err
 	}
-	now := s.now()
-	id, err := s.newClientID(now)
+	rec, rat, secret, err := s.newRecord(cfg, meta, ip, statementIssuer)
 	if err != nil {
 		return nil, err
 	}
-	rat, err := s.random(managementPrefix, 32)
-	if err != nil {
-		return nil, err
-	}
-	rec := store.RegisteredClient{
-		ID: id, Metadata: meta, RegistrationTokenHash: hashHex(rat), IssuedAt: now, UpdatedAt: now,
-		ExpiresAt: now.Add(cfg.UnusedClientTTL), RegisteredFrom: ip, StatementIssuer: statementIssuer,
-	}
-	var secret string
-	if confidential(meta) {
-		if secret, err = s.random(secretPrefix, 32); err != nil {
-			return nil, err
-		}
-		rec.SecretHash = hashHex(secret)
-		if cfg.SecretTTL > 0 {
-			rec.SecretExpiresAt = now.Add(cfg.SecretTTL)
-		}
-	} else if statementIssuer == "" {
+	if secret == "" && statementIssuer == "" {
 		rec.DedupKey = dedupKey(meta, ip)
 	}
 	iat := ""
