@@ -66,17 +66,7 @@ func (s *Server) releasedClaims(ctx context.Context, userID string, scopes []str
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.userClaims(ctx, u)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string]any{}
-	for _, k := range want {
-		if v, ok := all[k]; ok {
-			out[k] = v
-		}
-	}
-	return out, nil
+	return s.selectClaims(ctx, u, want)
 }
 
 // signIDToken issues the ID token of a code exchange (OIDC Core §3.1.3.3):

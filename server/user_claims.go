@@ -64,6 +64,13 @@ func (s *Server) resourceClaims(ctx context.Context, u store.User, entries []*Re
 	if len(want) == 0 {
 		return nil, nil
 	}
+	return s.selectClaims(ctx, u, want)
+}
+
+// selectClaims are the claims named in want that the user has; email
+// always travels with email_verified, so that nobody reads an unverified
+// address as verified.
+func (s *Server) selectClaims(ctx context.Context, u store.User, want []string) (map[string]any, error) {
 	all, err := s.userClaims(ctx, u)
 	if err != nil {
 		return nil, err
