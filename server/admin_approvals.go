@@ -140,6 +140,7 @@ func (a *Admin) decide(c echo.Context, state string) error {
 	case err != nil:
 		return err
 	}
+	a.s.approvalChanged(ctx, id)
 	if state == store.ApprovalBlocked && a.opts.CIMD != nil {
 		a.opts.CIMD.Purge(id)
 	}

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 
@@ -45,9 +44,8 @@ type approvalPage struct {
 // everything else continues to the sign-in page and comes back here.
 func (s *Server) checkApproval(c echo.Context, req *authzRequest, user *store.User) (refused bool, err error) {
 	ctx := c.Request().Context()
-	rec, err := s.store.ClientApproval(ctx, req.Client.ID)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	rec, found, err := s.clientApproval(ctx, req.Client.ID)
+	if err != nil {
 		return false, err
 	}
 	if found && rec.State == store.ApprovalBlocked {
@@ -70,6 +68,7 @@ func (s *Server) checkApproval(c echo.Context, req *authzRequest, user *store.Us
 	if err != nil {
 		return false, err
 	}
+	s.approvalRequested(ctx, req.Client.ID, queued)
 	if queued {
 		s.queued(c, rec, user.ID)
 	}
@@ -130,9 +129,8 @@ func (s *Server) refuseUnapproved(c echo.Context, req *authzRequest, rec store.C
 // jwt-bearer (ID-JAG) client never visits /authorize, so it is queued here.
 func (s *Server) tokenApproval(c echo.Context, client *oauth.Client, prof *policy.Profile, grantType string) error {
 	ctx := c.Request().Context()
-	rec, err := s.store.ClientApproval(ctx, client.ID)
-	found := err == nil
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	rec, found, err := s.clientApproval(ctx, client.ID)
+	if err != nil {
 		return err
 	}
 	refuse := func(state, why string) error {
@@ -158,6 +156,7 @@ func (s *Server) tokenApproval(c echo.Context, client *oauth.Client, prof *polic
 		if err != nil {
 			return err
 		}
+		s.approvalRequested(ctx, client.ID, queued)
 		if queued {
 			s.queued(c, rec, "")
 		}

@@ -205,6 +205,9 @@ type Server struct {
 	origin string
 	// keysChanged wakes the key refresher early.
 	keysChanged chan struct{}
+	// approvals keeps approval records in memory when the store is shared
+	// (nil otherwise): approval_cache.go.
+	approvals *approvalCache
 }
 
 // New builds a server: it loads (or, on first start, creates) the signing
@@ -263,6 +266,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Server, error) {
 	}
 	if b, ok := s.store.(store.Broadcaster); ok {
 		s.events = b
+		s.approvals = newApprovalCache(s.now)
 	}
 	s.keysChanged = make(chan struct{}, 1)
 	origin, err := s.randomBytes32()

@@ -11,6 +11,9 @@ const (
 	EventCachePurge = "cache_purge"
 	// EventReload: an operator reloaded the configuration; reload yours.
 	EventReload = "reload"
+	// EventApproval: the approval record of client Key changed (a
+	// decision); drop any copy kept in memory.
+	EventApproval = "approval"
 	// EventResync is delivered locally (never sent) after the listener
 	// reconnected: events may have been missed, so refresh everything.
 	EventResync = "resync"

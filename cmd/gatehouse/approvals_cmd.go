@@ -146,6 +146,9 @@ func offlineApprovalCommands(env *cliEnv) []*cobra.Command {
 				case err != nil:
 					return err
 				}
+				// Running instances keep approvals in memory for at most a
+				// second; the announcement makes them drop it at once.
+				announceFromCLI(cmd.Context(), st, store.Event{Kind: store.EventApproval, Key: id})
 				fmt.Fprint(env.stdout, decisionText(v))
 				return nil
 			})(cmd, nil)

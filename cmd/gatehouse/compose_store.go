@@ -64,9 +64,10 @@ func keyPublishAhead(cfg Config) time.Duration {
 }
 
 // listenForPeers applies what other instances sharing the store announce:
-// key rotations, CIMD cache purges and configuration reloads. After a lost
-// connection (events may have been missed) it reloads the keys and the
-// configuration and empties the CIMD cache, which is never authoritative.
+// key rotations, CIMD cache purges, approval decisions and configuration
+// reloads. After a lost connection (events may have been missed) it
+// reloads the keys and the configuration and empties the CIMD and
+// approval caches, which are never authoritative.
 func listenForPeers(ctx context.Context, st store.Store, srv *server.Server, rl *reloader, metadata *cimd.Resolver, log *slog.Logger) {
 	b, ok := st.(store.Broadcaster)
 	if !ok {
@@ -91,7 +92,10 @@ func listenForPeers(ctx context.Context, st store.Store, srv *server.Server, rl 
 			}
 		case store.EventReload:
 			rl.reloadQuietly("another instance (" + e.Origin + ")")
+		case store.EventApproval:
+			srv.ApprovalChanged(e.Key)
 		case store.EventResync:
+			srv.ApprovalChanged("")
 			srv.KeysChanged()
 			metadata.PurgeAll()
 			rl.reloadQuietly("resync after a lost event connection")
