@@ -56,7 +56,16 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 		return oauth.InvalidRequest("refresh_token is required")
 	}
 	ctx := c.Request().Context()
-	_, g, id, err := s.lookupRefreshToken(c, raw)
+	id, secret, ok := parseHandle(raw, refreshPrefix)
+	if !ok {
+		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
+	}
+	// The token, its grant and the grant's user in one read; the same
+	// secret check as lookupRefreshToken before anything else is looked at.
+	rt, g, stored, err := s.store.RefreshTokenGrantUser(ctx, id)
+	if err == nil && !secretMatches(secret, rt.SecretHash) {
+		err = store.ErrNotFound
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return oauth.InvalidGrant("the refresh token is invalid, expired or revoked")
 	}
@@ -101,12 +110,11 @@ func (s *Server) exchangeRefreshToken(c echo.Context, client *oauth.Client, form
 	}
 	var user store.User
 	if g.UserID != "" {
-		if user, err = s.store.UserByID(ctx, g.UserID); errors.Is(err, store.ErrNotFound) {
+		if stored == nil {
 			_ = s.store.RevokeGrant(ctx, g.ID)
 			return oauth.InvalidGrant("the user of this grant no longer exists")
-		} else if err != nil {
-			return err
 		}
+		user = *stored
 		// The admission rules of the user's upstream providers, as they
 		// stand now, against the claims of the last sign-in.
 		if err := s.checkAdmission(ctx, g.UserID); errors.Is(err, errNotAdmitted) {

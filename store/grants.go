@@ -139,6 +139,10 @@ type GrantStore interface {
 	// with its grant, in one read: the token endpoint needs both before it
 	// rotates. ErrNotFound if the token or its grant is gone or expired.
 	RefreshTokenGrant(ctx context.Context, id string) (RefreshToken, Grant, error)
+	// RefreshTokenGrantUser is RefreshTokenGrant with the grant's user in
+	// the same read (the refresh grant needs all three): user is nil when
+	// the grant names no user or its user no longer exists.
+	RefreshTokenGrantUser(ctx context.Context, id string) (RefreshToken, Grant, *User, error)
 	// RotateRefreshToken atomically exchanges refresh token oldID for next:
 	// oldID is marked rotated, next is stored, at is recorded on the grant
 	// (expired access tokens are dropped from it) and LastUsedAt set to now.

@@ -193,6 +193,38 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, id string) (store.Refresh
 	return rt, g, nil
 }
 
+// RefreshTokenGrantUser returns the token, its live grant and the grant's
+// user (nil when there is none) in one read transaction.
+func (s *Store) RefreshTokenGrantUser(ctx context.Context, id string) (store.RefreshToken, store.Grant, *store.User, error) {
+	var (
+		rt store.RefreshToken
+		g  store.Grant
+		u  *store.User
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		now := s.now()
+		ok, err := refreshTable.get(tx, now, []byte(id), &rt)
+		if err == nil && ok {
+			ok, err = grantsTable.get(tx, now, []byte(rt.GrantID), &g)
+		}
+		if err == nil && !ok {
+			return fmt.Errorf("refresh token %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil || g.UserID == "" {
+			return err
+		}
+		var user store.User
+		if ok, err = usersTable.get(tx, now, []byte(g.UserID), &user); ok {
+			u = &user
+		}
+		return err
+	})
+	if err != nil {
+		return store.RefreshToken{}, store.Grant{}, nil, err
+	}
+	return rt, g, u, nil
+}
+
 // RotateRefreshToken exchanges a refresh token, accepts a rotated one
 // within grace of its rotation, or revokes the grant when it was rotated
 // longer ago. Outcomes travel outside the commit function's error so that

@@ -106,6 +106,24 @@ func (s *Store) RefreshTokenGrant(ctx context.Context, id string) (store.Refresh
 	return rt, g, nil
 }
 
+// RefreshTokenGrantUser returns the token, its live grant and the grant's
+// user (nil when there is none) in one statement.
+func (s *Store) RefreshTokenGrantUser(ctx context.Context, id string) (store.RefreshToken, store.Grant, *store.User, error) {
+	var (
+		rt store.RefreshToken
+		g  store.Grant
+		u  *store.User
+	)
+	err := s.pool.QueryRow(ctx, `SELECT r.data, g.data, u.data FROM refresh_tokens r
+		JOIN grants g ON g.id = r.grant_id AND (g.expires_at IS NULL OR g.expires_at > $2)
+		LEFT JOIN users u ON u.id = g.user_id AND g.user_id <> ''
+		WHERE r.id = $1 AND (r.expires_at IS NULL OR r.expires_at > $2)`, id, s.now()).Scan(&rt, &g, &u)
+	if err != nil {
+		return store.RefreshToken{}, store.Grant{}, nil, notFound(err, "refresh token")
+	}
+	return rt, g, u, nil
+}
+
 // rotateSQL is the common rotation - a live token never exchanged before,
 // of a live grant - as one statement, so one round trip and one implicit
 // transaction: it locks both rows as the transaction below does (token,

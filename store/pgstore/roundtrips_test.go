@@ -57,6 +57,13 @@ func TestWritePathRoundTrips(t *testing.T) {
 		}
 		return err
 	})
+	count("RefreshTokenGrantUser", 1, func() error {
+		rt, g, u, err := s.RefreshTokenGrantUser(ctx, "rt-1")
+		if err == nil && (rt.GrantID != "g" || g.ID != "g" || u != nil) {
+			t.Errorf("RefreshTokenGrantUser = %+v %+v %+v (no user u stored)", rt, g, u)
+		}
+		return err
+	})
 	clock.Advance(time.Minute)
 	var rot store.Rotation
 	count("RotateRefreshToken", 1, func() (err error) {

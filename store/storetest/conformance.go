@@ -34,6 +34,7 @@ func Run(t *testing.T, open Opener) {
 		{"ConcurrentRedemption", testConcurrentRedemption},
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshTokenGrant", testRefreshTokenGrant},
+		{"RefreshTokenGrantUser", testRefreshTokenGrantUser},
 		{"ConcurrentRefresh", testConcurrentRefresh},
 		{"RefreshGrace", testRefreshGrace},
 		{"PendingRequests", testPendingRequests},

@@ -1,0 +1,84 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/gatehouse-dev/gatehouse/store"
+)
+
+// testRefreshTokenGrantUser: the token, its grant and the grant's user in
+// one read; no user for a grant whose user is not there (or that names
+// none); ErrNotFound whenever RefreshTokenGrant says so.
+func testRefreshTokenGrantUser(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Name: "alice", PasswordHash: "h1"}); err != nil {
+		t.Fatal(err)
+	}
+	redeem := func(code, grant, user, refresh string) {
+		t.Helper()
+		if err := s.CreateCode(ctx, newCode(clock, code)); err != nil {
+			t.Fatal(err)
+		}
+		g := newGrant(clock, grant, user, "client-1")
+		g.ExpiresAt = clock.Now().Add(2 * time.Hour)
+		if err := s.RedeemCode(ctx, code, clock.Now(), g, newRefresh(clock, refresh)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	redeem("c1", "g1", "u1", "rt1")
+	redeem("c2", "g2", "u-gone", "rt2")
+	redeem("c3", "g3", "", "rt3")
+
+	rt, g, u, err := s.RefreshTokenGrantUser(ctx, "rt1")
+	if err != nil || rt.ID != "rt1" || rt.GrantID != "g1" || g.ID != "g1" || g.UserID != "u1" || len(g.AccessTokens) != 1 {
+		t.Fatalf("RefreshTokenGrantUser = %+v %+v %v", rt, g, err)
+	}
+	if u == nil || u.ID != "u1" || u.Name != "alice" || u.PasswordHash != "h1" {
+		t.Fatalf("user = %+v, want alice", u)
+	}
+	for _, id := range []string{"rt2", "rt3"} {
+		if rt, g, u, err := s.RefreshTokenGrantUser(ctx, id); err != nil || rt.ID != id || g.ID == "" || u != nil {
+			t.Fatalf("%s: %+v %+v user %+v %v, want the token and grant with no user", id, rt, g, u, err)
+		}
+	}
+	if _, _, u, err := s.RefreshTokenGrantUser(ctx, "missing"); !errors.Is(err, store.ErrNotFound) || u != nil {
+		t.Fatalf("missing token: %v, want ErrNotFound", err)
+	}
+	// The user's current record, not the one at issue.
+	if err := s.SetPassword(ctx, "alice", "h2", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, u, err := s.RefreshTokenGrantUser(ctx, "rt1"); err != nil || u == nil || u.PasswordHash != "h2" {
+		t.Fatalf("after a password change: %+v %v", u, err)
+	}
+	// A rotated token still reads, with its grant and user.
+	if _, err := s.RotateRefreshToken(ctx, "rt1", clock.Now(), newRefresh(clock, "rt1b"), store.IssuedToken{}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if rt, _, u, err := s.RefreshTokenGrantUser(ctx, "rt1"); err != nil || rt.RotatedAt.IsZero() || u == nil {
+		t.Fatalf("rotated token = %+v %+v %v", rt, u, err)
+	}
+	// A revoked grant, an expired grant: gone.
+	if err := s.RevokeGrant(ctx, "g2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.RefreshTokenGrantUser(ctx, "rt2"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token of a revoked grant: %v, want ErrNotFound", err)
+	}
+	clock.Advance(3 * time.Hour)
+	if _, _, _, err := s.RefreshTokenGrantUser(ctx, "rt1b"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token of an expired grant: %v, want ErrNotFound", err)
+	}
+	// Deleting the user takes its grants, and so the token.
+	clock.Advance(-3 * time.Hour)
+	redeem("c4", "g4", "u1", "rt4")
+	if err := s.DeleteUser(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.RefreshTokenGrantUser(ctx, "rt4"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token of a deleted user: %v, want ErrNotFound", err)
+	}
+}
