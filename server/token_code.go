@@ -35,7 +35,9 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 	if !ok {
 		return oauth.InvalidGrant("the authorization code is invalid or expired")
 	}
-	code, err := s.store.Code(ctx, id)
+	// The code and its user in one read (the user's current record, for
+	// the credential check and the resource claims below).
+	code, stored, err := s.store.CodeUser(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !secretMatches(secret, code.SecretHash)) {
 		return oauth.InvalidGrant("the authorization code is invalid or expired")
 	}
@@ -80,13 +82,10 @@ func (s *Server) exchangeCode(c echo.Context, client *oauth.Client, form url.Val
 	s.applyTokenCeilings(&spec, prof)
 	entries := s.entriesFor(aud)
 	if code.Credential != "" || needsUserClaims(entries) {
-		u, err := s.store.UserByID(ctx, code.UserID)
-		if errors.Is(err, store.ErrNotFound) {
+		if stored == nil {
 			return oauth.InvalidGrant("the user of this authorization code no longer exists")
 		}
-		if err != nil {
-			return err
-		}
+		u := *stored
 		// A code held in reserve must not outlive a password change (nor
 		// mint a grant after --revoke-grants): it carries the credential
 		// of the session that approved it (ASVS V3.3.3).

@@ -60,3 +60,44 @@ func TestRefreshOfAGrantWithoutItsUser(t *testing.T) {
 		t.Fatalf("refresh of a live user's grant = %d %v", r.StatusCode, body)
 	}
 }
+
+// The code exchange reads the code and its user in one store read. A code
+// whose user is not there is refused and not redeemed; a live user's code
+// whose password changed since is refused (the credential check sees the
+// user's current record).
+func TestExchangeOfACodeWithoutItsUser(t *testing.T) {
+	env := newOAuthEnv(t)
+	ctx := context.Background()
+	now := env.clock.Now()
+	verifier, challenge := pkce()
+	raw, id, hash, err := env.srv.newHandle(codePrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.store.CreateCode(ctx, store.AuthCode{ID: id, SecretHash: hash, ClientID: "public-app", UserID: "usr_gone",
+		RedirectURI: publicRedirect, RedirectURIGiven: true, CodeChallenge: challenge, Resources: []string{testResource},
+		Credential: "c0ffee", AuthTime: now, IssuedAt: now, ExpiresAt: now.Add(time.Minute), KeepUntil: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r, body := env.exchange(raw, verifier)
+	wantOAuthError(t, r, body, 400, "invalid_grant")
+	if d, _ := body["error_description"].(string); d != "the user of this authorization code no longer exists" {
+		t.Fatalf("error_description = %q", d)
+	}
+	if c, err := env.store.Code(ctx, id); err != nil || c.Redeemed() {
+		t.Fatalf("the code of a missing user was redeemed (%+v, %v)", c, err)
+	}
+
+	// A real code, then a password change before its exchange.
+	verifier, challenge = pkce()
+	code := env.code(authzParams("public-app", publicRedirect, challenge))
+	a := &Accounts{Store: env.store, Hasher: env.srv.passwords, Now: env.clock.Now}
+	if _, err := a.SetPassword(ctx, testUser, "a brand new password", false); err != nil {
+		t.Fatal(err)
+	}
+	r, body = env.exchange(code, verifier)
+	wantOAuthError(t, r, body, 400, "invalid_grant")
+	if d, _ := body["error_description"].(string); d != "the user's password changed after this authorization code was issued; authorize again" {
+		t.Fatalf("error_description after a password change = %q", d)
+	}
+}

@@ -55,6 +55,10 @@ type CodeStore interface {
 	CreateCode(ctx context.Context, c AuthCode) error
 	// Code returns the code record (redeemed or not) until KeepUntil.
 	Code(ctx context.Context, id string) (AuthCode, error)
+	// CodeUser is Code with the code's user in the same read (the code
+	// exchange needs both): user is nil when the code names no user or its
+	// user no longer exists.
+	CodeUser(ctx context.Context, id string) (AuthCode, *User, error)
 	// RedeemCode atomically marks the code redeemed at now by grant g and
 	// stores g together with its first refresh token rt (rt.ID may be
 	// empty: no refresh token). It fails with ErrAlreadyRedeemed if the code

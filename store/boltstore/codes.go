@@ -46,6 +46,34 @@ func (s *Store) Code(ctx context.Context, id string) (store.AuthCode, error) {
 	return c, err
 }
 
+// CodeUser returns the code and its user (nil when there is none) in one
+// read transaction.
+func (s *Store) CodeUser(ctx context.Context, id string) (store.AuthCode, *store.User, error) {
+	var (
+		c store.AuthCode
+		u *store.User
+	)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		now := s.now()
+		ok, err := codesTable.get(tx, now, []byte(id), &c)
+		if err == nil && !ok {
+			return fmt.Errorf("code %s: %w", id, store.ErrNotFound)
+		}
+		if err != nil || c.UserID == "" {
+			return err
+		}
+		var user store.User
+		if ok, err = usersTable.get(tx, now, []byte(c.UserID), &user); ok {
+			u = &user
+		}
+		return err
+	})
+	if err != nil {
+		return store.AuthCode{}, nil, err
+	}
+	return c, u, nil
+}
+
 // RedeemCode marks the code redeemed and stores the grant it issues, in one
 // commit shared with concurrent exchanges.
 //

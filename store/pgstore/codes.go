@@ -34,6 +34,22 @@ func (s *Store) Code(ctx context.Context, id string) (store.AuthCode, error) {
 	return c, err
 }
 
+// CodeUser returns the code and its user (nil when there is none) in one
+// statement.
+func (s *Store) CodeUser(ctx context.Context, id string) (store.AuthCode, *store.User, error) {
+	var (
+		c store.AuthCode
+		u *store.User
+	)
+	err := s.pool.QueryRow(ctx, `SELECT c.data, u.data FROM auth_codes c
+		LEFT JOIN users u ON u.id = c.data->>'user_id' AND c.data->>'user_id' <> ''
+		WHERE c.id = $1 AND (c.expires_at IS NULL OR c.expires_at > $2)`, id, s.now()).Scan(&c, &u)
+	if err != nil {
+		return store.AuthCode{}, nil, notFound(err, "code")
+	}
+	return c, u, nil
+}
+
 // redeemSQL marks the code redeemed and stores the grant and its first
 // refresh token in one statement, so one round trip and one implicit
 // transaction. The UPDATE's condition is the single-use rule: of two

@@ -45,6 +45,13 @@ func TestWritePathRoundTrips(t *testing.T) {
 		return s.CreateCode(ctx, store.AuthCode{ID: "code", SecretHash: "h", ClientID: "app", UserID: "u", IssuedAt: now,
 			ExpiresAt: now.Add(time.Minute), KeepUntil: now.Add(time.Hour)})
 	})
+	count("CodeUser", 1, func() error {
+		c, u, err := s.CodeUser(ctx, "code")
+		if err == nil && (c.ID != "code" || u != nil) {
+			t.Errorf("CodeUser = %+v %+v (no user u stored)", c, u)
+		}
+		return err
+	})
 	g := store.Grant{ID: "g", ClientID: "app", UserID: "u", CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour), LastUsedAt: now,
 		AccessTokens: []store.IssuedToken{{JTI: "at-1", ExpiresAt: now.Add(10 * time.Minute)}}}
 	count("RedeemCode", 1, func() error {

@@ -35,6 +35,7 @@ func Run(t *testing.T, open Opener) {
 		{"RefreshRotation", testRefreshRotation},
 		{"RefreshTokenGrant", testRefreshTokenGrant},
 		{"RefreshTokenGrantUser", testRefreshTokenGrantUser},
+		{"CodeUser", testCodeUser},
 		{"ConcurrentRefresh", testConcurrentRefresh},
 		{"RefreshGrace", testRefreshGrace},
 		{"PendingRequests", testPendingRequests},

@@ -82,3 +82,57 @@ func testRefreshTokenGrantUser(t *testing.T, s store.Store, clock *Clock) {
 		t.Fatalf("token of a deleted user: %v, want ErrNotFound", err)
 	}
 }
+
+// testCodeUser: the code and its user in one read; no user for a code
+// whose user is not there (or that names none); the code's own life rules
+// (KeepUntil, redeemed codes still read) as Code.
+func testCodeUser(t *testing.T, s store.Store, clock *Clock) {
+	ctx := context.Background()
+	if err := s.CreateUser(ctx, store.User{ID: "u1", Name: "alice", PasswordHash: "h1"}); err != nil {
+		t.Fatal(err)
+	}
+	create := func(id, user string) {
+		t.Helper()
+		c := newCode(clock, id)
+		c.UserID = user
+		if err := s.CreateCode(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	create("c1", "u1")
+	create("c2", "u-gone")
+	create("c3", "")
+	c, u, err := s.CodeUser(ctx, "c1")
+	if err != nil || c.ID != "c1" || c.UserID != "u1" || c.Credential != "c0ffee" || c.CodeChallenge != "ch" {
+		t.Fatalf("CodeUser = %+v %v", c, err)
+	}
+	if u == nil || u.ID != "u1" || u.Name != "alice" || u.PasswordHash != "h1" {
+		t.Fatalf("user = %+v, want alice", u)
+	}
+	for _, id := range []string{"c2", "c3"} {
+		if c, u, err := s.CodeUser(ctx, id); err != nil || c.ID != id || u != nil {
+			t.Fatalf("%s: %+v user %+v %v, want the code with no user", id, c, u, err)
+		}
+	}
+	if _, u, err := s.CodeUser(ctx, "missing"); !errors.Is(err, store.ErrNotFound) || u != nil {
+		t.Fatalf("missing code: %v, want ErrNotFound", err)
+	}
+	// The user's current record: a password change shows.
+	if err := s.SetPassword(ctx, "alice", "h2", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if _, u, err := s.CodeUser(ctx, "c1"); err != nil || u == nil || u.PasswordHash != "h2" {
+		t.Fatalf("after a password change: %+v %v", u, err)
+	}
+	// A redeemed code still reads (replay detection needs it), until KeepUntil.
+	if err := s.RedeemCode(ctx, "c1", clock.Now(), newGrant(clock, "g1", "u1", "client-1"), newRefresh(clock, "rt1")); err != nil {
+		t.Fatal(err)
+	}
+	if c, u, err := s.CodeUser(ctx, "c1"); err != nil || !c.Redeemed() || c.GrantID != "g1" || u == nil {
+		t.Fatalf("redeemed code = %+v %+v %v", c, u, err)
+	}
+	clock.Advance(11 * time.Minute)
+	if _, _, err := s.CodeUser(ctx, "c1"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("code past KeepUntil: %v, want ErrNotFound", err)
+	}
+}
