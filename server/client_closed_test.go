@@ -1,9 +1,12 @@
 package server
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -57,9 +60,44 @@ func TestClientClosedRequestIsNotAServerFault(t *testing.T) {
 			if want := fmt.Sprintf(`"status":%d`, tt.wantStatus); !strings.Contains(logs, `"msg":"http"`) || !strings.Contains(logs, want) {
 				t.Fatalf("access log lacks %s:\n%s", want, logs)
 			}
-			if tt.wantStatus == StatusClientClosedRequest && rec.Body.Len() != 0 {
-				t.Fatalf("wrote an answer nobody reads: %q", rec.Body.String())
+			if tt.wantStatus == StatusClientClosedRequest && (rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), "server_error")) {
+				t.Fatalf("a client still reading got %d %q, want 500 server_error (499 is only recorded)", rec.Code, rec.Body.String())
 			}
 		})
+	}
+}
+
+// A client that half-closes its connection after the request (shutdown of
+// its write side, as some scripted clients do) cancels the request's
+// context yet still reads the answer: it must get an error status, never
+// the empty 200 OK net/http sends for a handler that wrote nothing.
+func TestHalfClosedClientGetsAnError(t *testing.T) {
+	env := newTestEnv(t)
+	env.srv.echo.GET("/test-wait-for-cancel", func(c echo.Context) error {
+		<-c.Request().Context().Done()
+		return fmt.Errorf("resolve client: %w", c.Request().Context().Err())
+	})
+	conn, err := net.Dial("tcp", strings.TrimPrefix(env.http.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /test-wait-for-cancel HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 400 {
+		body, _ := io.ReadAll(resp.Body)
+		t.Fatalf("a half-closed client got %s %q, want an error status", resp.Status, body)
+	}
+	if resp.StatusCode == StatusClientClosedRequest {
+		t.Fatalf("sent the log-only status %d to a client", resp.StatusCode)
 	}
 }

@@ -77,11 +77,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	if clientClosed(c, err) {
-		// Nobody is listening: an answer would go nowhere, and a 500 in
-		// the log would send an operator hunting for a fault that is not
-		// there. The access log and metrics record 499 instead.
-		c.Response().Status = StatusClientClosedRequest
+		// A 500 in the log would send an operator hunting for a fault
+		// that is not there: the access log and metrics record 499. The
+		// answer is still written: a client that only half-closed its
+		// side of the connection (which cancels the context too) still
+		// reads, and a handler that writes nothing makes net/http send an
+		// empty 200 OK. A short JSON error (no page: browsers do not
+		// half-close) costs nothing to write to a client that is gone.
 		log.Debug("client closed the request", "err", err)
+		writeOAuthError(c, oauth.ServerError(err))
+		c.Response().Status = StatusClientClosedRequest
 		return
 	}
 	if ue := storeUnavailable(err); ue != nil {
@@ -117,8 +122,9 @@ func (s *Server) writeError(c echo.Context, log *slog.Logger, oe *oauth.Error, e
 }
 
 // StatusClientClosedRequest is the status recorded (in the access log and
-// the request metrics, never sent) for a request whose client went away
-// before the answer: nginx's 499 convention, which dashboards recognise.
+// the request metrics, never sent: a client still reading gets 500
+// server_error) for a request whose client went away before the answer:
+// nginx's 499 convention, which dashboards recognise.
 const StatusClientClosedRequest = 499
 
 // clientClosed reports whether err is only the consequence of the client
