@@ -98,3 +98,22 @@ func TestScopeAccessIgnoresAnUnverifiedEmail(t *testing.T) {
 		t.Fatalf("a verified email did not match scope_access: scope %v", tok["scope"])
 	}
 }
+
+// A resource that lists email but not email_verified still gets
+// email_verified beside it: an address the provider did not verify must
+// not read as a verified one (selectClaims).
+func TestResourceClaimsEmailTravelsWithEmailVerified(t *testing.T) {
+	up := identitytest.NewOIDC(t)
+	up.Claims = map[string]any{"sub": "u-7", "email": "boss@example.com", "email_verified": false, "preferred_username": "mallory"}
+	e := newOAuthEnv(t, withOIDC(t, up, identity.Admission{}, false), func(c *Config) {
+		c.Resources[0].Claims = []string{"email"}
+	})
+	code, state := up.Authorize(t, e.followToUpstream(loginPath+"/corp"))
+	e.upstreamCallback(url.Values{"code": {code}, "state": {state}})
+	verifier, challenge := pkce()
+	_, tok := e.exchange(e.code(authzParams("public-app", publicRedirect, challenge)), verifier)
+	claims := verifyAccessToken(t, e, tok["access_token"].(string), testResource)
+	if v, ok := claims.Extra["email_verified"]; claims.Extra["email"] != "boss@example.com" || !ok || v != false {
+		t.Fatalf("access token claims %v: want email with email_verified false", claims.Extra)
+	}
+}
