@@ -19,7 +19,7 @@ import (
 // unit says what a number or duration counts; secret:"true" masks the value
 // in `gatehouse config check`.
 type Config struct {
-	Issuer         string           `yaml:"issuer" help:"Issuer identifier (RFC 8414): the base URL of every endpoint. https, or http for a loopback host only."`
+	Issuer         string           `yaml:"issuer" help:"Issuer identifier (RFC 8414): the base URL of every endpoint. https, or http for a loopback host only; no query, fragment or trailing slash, and a path as plain text (no percent-encoding)."`
 	Listen         string           `yaml:"listen" help:"host:port of the public HTTP(S) listener."`
 	DataDir        string           `yaml:"data_dir" help:"Directory of the embedded bbolt database (created with mode 0700); unused with store.backend postgres."`
 	Store          StoreConfig      `yaml:"store"`
