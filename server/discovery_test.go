@@ -218,3 +218,18 @@ func TestRotationKeepsOldTokensVerifiable(t *testing.T) {
 		t.Fatalf("old key still published after its tokens expired: %+v", set.Keys)
 	}
 }
+
+// An issuer path that needs percent-encoding is refused at New, before
+// any route is built from it: the path as written and as escaped would
+// name two different routes (config check refuses it too).
+func TestNewRefusesAnIssuerPathNeedingPercentEncoding(t *testing.T) {
+	env := newTestEnv(t)
+	for _, issuer := range []string{"https://auth.example.com/%00", "https://auth.example.com/a%2Fb",
+		"https://auth.example.com/t%65nant", "https://auth.example.com/a b", "https://auth.example.com/é"} {
+		cfg := testConfig()
+		cfg.Issuer = issuer
+		if _, err := New(context.Background(), cfg, Deps{Store: env.store}); err == nil || !strings.Contains(err.Error(), "percent-encoding") {
+			t.Errorf("New(issuer %q) = %v, want a percent-encoding refusal", issuer, err)
+		}
+	}
+}
