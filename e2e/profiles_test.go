@@ -154,6 +154,13 @@ func testApprovalQueue(t *testing.T, st *stack, sink *webhookSink) {
 		t.Errorf("admin clients list does not show the profile and approval:\n%s", listed)
 	}
 
+	// The operator rotates the webhook secret: after a reload, notices are
+	// signed with the new one (approvals.webhook_secret_file is re-read).
+	sink.rotate(t, []byte("e2e-webhook-secret-rotated-9876543210"))
+	if out := runCmd(t, "", gatehouseBin, "admin", "reload", "--config", st.cfgPath); !strings.Contains(out, "reload applied") {
+		t.Fatalf("admin reload after the secret rotation: %s", out)
+	}
+
 	// The client adds a redirect URI and uses it: Gatehouse refetches the
 	// document (decision §6.5), sees the change, and queues it again.
 	other := "http://127.0.0.1:53682/other"
@@ -166,8 +173,8 @@ func testApprovalQueue(t *testing.T, st *stack, sink *webhookSink) {
 	if !lineHas(out, clientID, "changed") {
 		t.Fatalf("the changed client is not pending again:\n%s", out)
 	}
-	if n := sink.next(t); n["client_id"] != clientID || n["reason"] != "changed" {
-		t.Fatalf("approval notice after the change: %v", n)
+	if n := sink.next(t); n["client_id"] != clientID || n["reason"] != "changed" || n[signedWithKey] != float64(1) {
+		t.Fatalf("approval notice after the change (and the secret's rotation): %v", n)
 	}
 }
 
