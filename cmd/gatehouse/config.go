@@ -76,7 +76,7 @@ type ResourceConfig struct {
 	Prefix  string   `yaml:"prefix" help:"Instead of uri: every resource under this prefix, which must end with /, matched after the same normalization; aud is this prefix followed by the rest of the requested URI in normal form."`
 	Scopes  []string `yaml:"scopes" help:"Scopes this resource accepts. Other requested scopes are dropped from the token, and the token response says what was granted (RFC 6749 §3.3); invalid_scope only when nothing usable is left."`
 	Default bool     `yaml:"default" help:"Use this resource when a request names none (at most one, uri only)."`
-	Claims  []string `yaml:"claims" help:"User claims copied into this resource's access tokens: email, name, groups, preferred_username. Nothing is copied unless listed."`
+	Claims  []string `yaml:"claims" help:"User claims copied into this resource's access tokens: email, email_verified, name, groups, preferred_username. Nothing is copied unless listed, except that email always brings email_verified (an unverified address must not read as verified)."`
 	// ScopeAccess restricts scopes to some users.
 	ScopeAccess []ScopeAccessConfig `yaml:"scope_access" help:"Who may be granted which scopes: a scope named in any entry goes only to users matching one of its entries; every other scope stays open to every user. Re-checked at refresh."`
 }
