@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { runDriver } from './lib/driver.mjs';
 
 const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
 const REDIRECT = env('REDIRECT_URL');
@@ -56,14 +57,4 @@ async function main() {
   }
 }
 
-const watchdog = setTimeout(() => { console.error('browser-upstream: timed out'); process.exit(2); }, 90_000);
-try {
-  await main();
-  report.ok = true;
-} catch (e) {
-  report.ok = false;
-  report.error = String(e?.stack ?? e);
-  process.exitCode = 1;
-}
-clearTimeout(watchdog);
-console.log(JSON.stringify(report));
+await runDriver('browser-upstream', main, report);

@@ -11,6 +11,7 @@
 // openid-client signs each client assertion itself, with the issuer as aud.
 import * as client from 'openid-client';
 import { signIn } from './lib/formflow.mjs';
+import { runDriver } from './lib/driver.mjs';
 
 const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
 const REDIRECT = env('REDIRECT_URL', 'http://127.0.0.1:53682/callback');
@@ -51,13 +52,4 @@ async function main() {
   report.userinfo = await client.fetchUserInfo(config, tokens.access_token, claims.sub);
 }
 
-try {
-  await main();
-  report.ok = true;
-} catch (e) {
-  report.ok = false;
-  report.error = String(e?.stack ?? e);
-  if (e?.error) report.error_code = e.error; // an OAuth error response's error
-  process.exitCode = 1;
-}
-console.log(JSON.stringify(report));
+await runDriver('oidc-rp driver', main, report);

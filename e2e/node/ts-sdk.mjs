@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { signIn } from './lib/formflow.mjs';
 import { digest, recordingFetch } from './lib/recorder.mjs';
+import { runDriver } from './lib/driver.mjs';
 
 const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
 const SDK = env('SDK');
@@ -216,14 +217,4 @@ async function main() {
   }
 }
 
-const watchdog = setTimeout(() => { console.error('ts-sdk driver: timed out'); process.exit(2); }, 90_000);
-try {
-  await main();
-  report.ok = true;
-} catch (e) {
-  report.ok = false;
-  report.error = String(e?.stack ?? e);
-  process.exitCode = 1;
-}
-clearTimeout(watchdog);
-console.log(JSON.stringify(report));
+await runDriver('ts-sdk driver', main, report);
