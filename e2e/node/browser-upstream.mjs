@@ -5,31 +5,16 @@
 // for the MCP client. It reports the pages it saw and where it landed.
 //
 //   AUTH_URL=... REDIRECT_URL=... IDP_ORIGIN=http://127.0.0.1:PORT UPSTREAM_LOGIN=erin SCREENSHOT_PREFIX=... node browser-upstream.mjs
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, withChromium } from './lib/chromium.mjs';
 import { runDriver } from './lib/driver.mjs';
 
-const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
 const REDIRECT = env('REDIRECT_URL');
 const IDP = env('IDP_ORIGIN');
 const SHOTS = env('SCREENSHOT_PREFIX');
 const report = { steps: [], idp_pages: [] };
 
 async function main() {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 900, height: 900 },
-  });
-  report.browser = `${context.browser()?.version() ?? 'chromium'}`;
-  try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('framenavigated', (f) => { if (f === page.mainFrame()) report.steps.push(f.url().split('?')[0]); });
+  await withChromium(report, async (page) => {
     // One provider and no password form: Gatehouse goes straight to the IdP.
     await page.goto(env('AUTH_URL'));
     await page.waitForURL((u) => u.origin === IDP);
@@ -51,10 +36,7 @@ async function main() {
     await page.screenshot({ path: `${SHOTS}-consent.png`, fullPage: true });
     await Promise.all([page.waitForURL((u) => u.href.startsWith(REDIRECT)), allow.click()]);
     report.final_url = page.url();
-  } finally {
-    await context.close();
-    await rm(userDataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 await runDriver('browser-upstream', main, report);

@@ -5,31 +5,16 @@
 //
 //   AUTH_URL=... REDIRECT_URL=http://127.0.0.1:PORT/callback LOGIN_USER=alice LOGIN_PASSWORD=... \
 //   SCREENSHOT_PREFIX=../artifacts/browser node browser.mjs
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, withChromium } from './lib/chromium.mjs';
 import { runDriver } from './lib/driver.mjs';
 
-const env = (k, d) => process.env[k] ?? d ?? (() => { throw new Error(`${k} is required`); })();
 const AUTH_URL = env('AUTH_URL');
 const REDIRECT = env('REDIRECT_URL');
 const SHOTS = env('SCREENSHOT_PREFIX');
 const report = { steps: [] };
 
 async function main() {
-  const userDataDir = await mkdtemp(join(tmpdir(), 'gatehouse-e2e-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: env('CHROMIUM', '/usr/bin/chromium'),
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-    viewport: { width: 900, height: 900 },
-  });
-  report.browser = `${context.browser()?.version() ?? 'chromium'}`;
-  try {
-    const page = context.pages()[0] ?? (await context.newPage());
-    page.on('framenavigated', (f) => { if (f === page.mainFrame()) report.steps.push(f.url().split('?')[0]); });
+  await withChromium(report, async (page) => {
 
     // The authorization request sends an unknown browser to the sign-in page.
     await page.goto(AUTH_URL);
@@ -60,10 +45,7 @@ async function main() {
     report.final_url = page.url();
     report.final_text = await page.locator('body').innerText();
     await page.screenshot({ path: `${SHOTS}-callback.png` });
-  } finally {
-    await context.close();
-    await rm(userDataDir, { recursive: true, force: true });
-  }
+  });
 }
 
 await runDriver('browser driver', main, report);
