@@ -72,8 +72,25 @@ func testRefreshTokenGrantUser(t *testing.T, s store.Store, clock *Clock) {
 	if _, _, _, err := s.RefreshTokenGrantUser(ctx, "rt1b"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("token of an expired grant: %v, want ErrNotFound", err)
 	}
-	// Deleting the user takes its grants, and so the token.
+	// A token past its own expiry, of a grant that lives on: gone.
 	clock.Advance(-3 * time.Hour)
+	if err := s.CreateCode(ctx, newCode(clock, "c5")); err != nil {
+		t.Fatal(err)
+	}
+	short := newRefresh(clock, "rt5")
+	short.ExpiresAt = clock.Now().Add(time.Hour)
+	if err := s.RedeemCode(ctx, "c5", clock.Now(), newGrant(clock, "g5", "u1", "client-1"), short); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(2 * time.Hour)
+	if _, _, _, err := s.RefreshTokenGrantUser(ctx, "rt5"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("token past its own expiry: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Grant(ctx, "g5"); err != nil {
+		t.Fatalf("the grant of the expired token: %v, want it live", err)
+	}
+	clock.Advance(-2 * time.Hour)
+	// Deleting the user takes its grants, and so the token.
 	redeem("c4", "g4", "u1", "rt4")
 	if err := s.DeleteUser(ctx, "alice"); err != nil {
 		t.Fatal(err)
