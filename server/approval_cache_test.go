@@ -178,42 +178,45 @@ type slowApprovals struct {
 
 func (s *slowApprovals) ClientApproval(_ context.Context, id string) (store.ClientApproval, error) {
 	s.reads.Add(1)
-	rec := store.ClientApproval{ClientID: id, State: s.state}
+	state := s.state // the answer as the read began
 	if s.reading != nil {
 		s.reading <- struct{}{}
 		<-s.release
 	}
-	if s.state == "" {
+	if state == "" {
 		return store.ClientApproval{}, store.ErrNotFound
 	}
-	return rec, nil
+	return store.ClientApproval{ClientID: id, State: state}, nil
 }
 
 // A read that began before a change must not leave its older answer in
-// the cache after the change's invalidation.
+// the cache after the change's invalidation: a record, or no record (a
+// client never decided, blocked while the read was in flight).
 func TestApprovalCacheReadRacingAChange(t *testing.T) {
-	clock := storetest.NewClock()
-	c := newApprovalCache(clock.Now)
-	st := &slowApprovals{state: store.ApprovalApproved, reading: make(chan struct{}), release: make(chan struct{})}
-	done := make(chan store.ClientApproval)
-	go func() {
-		rec, _, err := c.get(context.Background(), st, "x")
-		if err != nil {
-			t.Error(err)
+	for _, before := range []string{store.ApprovalApproved, ""} {
+		clock := storetest.NewClock()
+		c := newApprovalCache(clock.Now)
+		st := &slowApprovals{state: before, reading: make(chan struct{}), release: make(chan struct{})}
+		done := make(chan store.ClientApproval)
+		go func() {
+			rec, _, err := c.get(context.Background(), st, "x")
+			if err != nil {
+				t.Error(err)
+			}
+			done <- rec
+		}()
+		<-st.reading // the read has the old answer in hand
+		st.state = store.ApprovalBlocked
+		c.forget("x") // the change commits and invalidates
+		close(st.release)
+		if rec := <-done; rec.State != before {
+			t.Fatalf("before %q: the racing read answered %q", before, rec.State)
 		}
-		done <- rec
-	}()
-	<-st.reading // the read has the old record in hand
-	st.state = store.ApprovalBlocked
-	c.forget("x") // the change commits and invalidates
-	close(st.release)
-	if rec := <-done; rec.State != store.ApprovalApproved {
-		t.Fatalf("the racing read answered %q", rec.State)
-	}
-	st.reading, st.release = nil, nil
-	rec, found, err := c.get(context.Background(), st, "x")
-	if err != nil || !found || rec.State != store.ApprovalBlocked {
-		t.Fatalf("after the change: %+v %v %v, want blocked: the racing read's older answer was kept", rec, found, err)
+		st.reading, st.release = nil, nil
+		rec, found, err := c.get(context.Background(), st, "x")
+		if err != nil || !found || rec.State != store.ApprovalBlocked {
+			t.Fatalf("before %q, after the change: %+v %v %v, want blocked: the racing read's older answer was kept", before, rec, found, err)
+		}
 	}
 }
 
