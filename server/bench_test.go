@@ -115,33 +115,13 @@ func BenchmarkCodeExchange(b *testing.B) {
 		}
 	}
 	// Create the codes concurrently so setup shares commits too.
+	prepareParallel(b, len(codes), func(i int) error {
+		return st.CreateCode(context.Background(), store.AuthCode{ID: ids[i], SecretHash: hashes[i], ClientID: "public-app",
+			RedirectURI: publicRedirect, RedirectURIGiven: true, UserID: "usr_bench", Scopes: []string{"files:read"},
+			Resources: []string{testResource}, CodeChallenge: challenge, AuthTime: now, IssuedAt: now, Credential: credential,
+			ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(2 * time.Hour)})
+	})
 	var next atomic.Int64
-	errs := make(chan error, 64)
-	for range 64 {
-		go func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(codes) {
-					errs <- nil
-					return
-				}
-				err := st.CreateCode(context.Background(), store.AuthCode{ID: ids[i], SecretHash: hashes[i], ClientID: "public-app",
-					RedirectURI: publicRedirect, RedirectURIGiven: true, UserID: "usr_bench", Scopes: []string{"files:read"},
-					Resources: []string{testResource}, CodeChallenge: challenge, AuthTime: now, IssuedAt: now, Credential: credential,
-					ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(2 * time.Hour)})
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	for range 64 {
-		if err := <-errs; err != nil {
-			b.Fatal(err)
-		}
-	}
-	next.Store(0)
 	b.SetParallelism(32) // 32 × GOMAXPROCS goroutines
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -168,48 +148,29 @@ func BenchmarkRefresh(b *testing.B) {
 	h := srv.Handler()
 	tokens := make([]string, b.N)
 	now := time.Now()
-	var next atomic.Int64
-	errs := make(chan error, 64)
-	for range 64 {
-		go func() {
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= len(tokens) {
-					errs <- nil
-					return
-				}
-				_, id, hash, err := srv.newHandle(codePrefix)
-				if err == nil {
-					err = st.CreateCode(context.Background(), store.AuthCode{ID: id, SecretHash: hash, ClientID: "public-app",
-						RedirectURI: publicRedirect, UserID: "", Scopes: []string{"files:read"}, Resources: []string{testResource},
-						IssuedAt: now, ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(2 * time.Hour)})
-				}
-				var grantID string
-				if err == nil {
-					grantID, err = srv.orderedID()
-				}
-				if err == nil {
-					g := store.Grant{ID: grantID, ClientID: "public-app", Scopes: []string{"files:read"}, Resources: []string{testResource},
-						CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour), LastUsedAt: now}
-					var rt store.RefreshToken
-					tokens[i], rt, err = srv.newRefreshToken(now, g.ExpiresAt)
-					if err == nil {
-						err = st.RedeemCode(context.Background(), id, now, g, rt)
-					}
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	for range 64 {
-		if err := <-errs; err != nil {
-			b.Fatal(err)
+	prepareParallel(b, len(tokens), func(i int) error {
+		_, id, hash, err := srv.newHandle(codePrefix)
+		if err == nil {
+			err = st.CreateCode(context.Background(), store.AuthCode{ID: id, SecretHash: hash, ClientID: "public-app",
+				RedirectURI: publicRedirect, UserID: "", Scopes: []string{"files:read"}, Resources: []string{testResource},
+				IssuedAt: now, ExpiresAt: now.Add(time.Hour), KeepUntil: now.Add(2 * time.Hour)})
 		}
-	}
-	next.Store(0)
+		var grantID string
+		if err == nil {
+			grantID, err = srv.orderedID()
+		}
+		if err == nil {
+			g := store.Grant{ID: grantID, ClientID: "public-app", Scopes: []string{"files:read"}, Resources: []string{testResource},
+				CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour), LastUsedAt: now}
+			var rt store.RefreshToken
+			tokens[i], rt, err = srv.newRefreshToken(now, g.ExpiresAt)
+			if err == nil {
+				err = st.RedeemCode(context.Background(), id, now, g, rt)
+			}
+		}
+		return err
+	})
+	var next atomic.Int64
 	b.SetParallelism(32)
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -374,4 +335,33 @@ func BenchmarkAuthorizeIssuesCode(b *testing.B) {
 		}
 	})
 	stop()
+}
+
+// prepareParallel runs prepare(i) for every i in [0, n) on 64 goroutines,
+// so that the setup's writes share commits as the measured requests do,
+// and fails the benchmark on the first error.
+func prepareParallel(b *testing.B, n int, prepare func(i int) error) {
+	b.Helper()
+	var next atomic.Int64
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					errs <- nil
+					return
+				}
+				if err := prepare(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	for range 64 {
+		if err := <-errs; err != nil {
+			b.Fatal(err)
+		}
+	}
 }
